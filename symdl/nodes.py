@@ -1,0 +1,135 @@
+"""SymPy node classes symdl adds: the logistic sigmoid, softplus, and reductions of a matrix.
+
+``sigmoid`` and ``softplus`` are functions with their textbook derivatives
+(``σ' = σ(1 − σ)``, ``softplus' = σ``) so that derivatives come out in the form people
+recognise; ``rewrite(exp)`` turns them into elementary functions for simplification.
+``EntrySum`` and ``LogSumExp`` are scalar reductions over every entry of a matrix
+expression; they stay unevaluated for symbolic dimensions and evaluate with ``doit`` on an
+explicit matrix.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+__all__ = ["EntrySum", "LogSumExp", "sigmoid", "softplus"]
+
+
+class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower-case
+    r"""The logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):  # type: ignore[no-untyped-def]
+        if arg.is_zero:
+            return sp.S.Half
+        if arg is sp.S.Infinity:
+            return sp.S.One
+        if arg is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):  # type: ignore[no-untyped-def]
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):  # type: ignore[no-untyped-def]
+        return 1 / (1 + sp.exp(-arg))
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+class softplus(sp.Function):  # noqa: N801
+    r"""Softplus :math:`\log(1 + e^{x})`, whose derivative is the sigmoid."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):  # type: ignore[no-untyped-def]
+        if arg.is_zero:
+            return sp.log(2)
+        return None
+
+    def fdiff(self, argindex=1):  # type: ignore[no-untyped-def]
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):  # type: ignore[no-untyped-def]
+        return sp.log(1 + sp.exp(arg))
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+
+
+class _Reduction(sp.Expr):
+    """A scalar computed from every entry of one matrix expression."""
+
+    is_commutative = True
+    symbol = ""
+    latex_name = ""
+
+    def __new__(cls, arg: sp.Basic):  # type: ignore[no-untyped-def]
+        if not isinstance(arg, (MatrixExpr, sp.MatrixBase)):
+            raise TypeError(f"{cls.__name__} takes a matrix expression, got {arg!r}")
+        if isinstance(arg, sp.MatrixBase):
+            arg = sp.ImmutableMatrix(arg)
+        return sp.Expr.__new__(cls, arg)
+
+    @property
+    def arg(self) -> sp.Basic:
+        return self.args[0]
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return True
+
+    def _sympystr(self, printer):  # type: ignore[no-untyped-def]
+        return f"{self.symbol}({printer._print(self.arg)})"
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return r"\operatorname{%s}\left(%s\right)" % (self.latex_name, printer._print(self.arg))
+
+
+class EntrySum(_Reduction):
+    r"""The sum of all entries, :math:`\sum_{ij} X_{ij}`."""
+
+    symbol = "sum"
+    latex_name = "sum"
+
+    def doit(self, **hints):  # type: ignore[no-untyped-def]
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return sp.Add(*arg)
+        return self.func(arg)
+
+
+class LogSumExp(_Reduction):
+    r"""Log-sum-exp over all entries, :math:`\log \sum_{ij} e^{X_{ij}}`."""
+
+    symbol = "logsumexp"
+    latex_name = "logsumexp"
+
+    def doit(self, **hints):  # type: ignore[no-untyped-def]
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return sp.log(sp.Add(*[sp.exp(v) for v in arg]))
+        return self.func(arg)

@@ -1,0 +1,281 @@
+"""NumPy semantics on SymPy expressions: the operators and functions of the input language.
+
+Scalars are SymPy ``Expr``; arrays are SymPy matrix expressions. ``*``, ``/`` and ``**`` act
+elementwise (Hadamard product and power), ``@`` is the matrix product, a scalar broadcasts
+against an array, and scalar functions apply entry by entry. Shapes are checked before any
+expression is built, so ``W @ x`` with mismatched dimensions is a ``ShapeError`` that names
+both shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from symdl.errors import ShapeError
+from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
+from symdl.registry import Registry
+from symdl.shapes import format_shape, shape_of
+
+__all__ = [
+    "ENTRY",
+    "FUNCTIONS",
+    "InputFunction",
+    "add",
+    "elementwise",
+    "is_array",
+    "matmul",
+    "mul",
+    "neg",
+    "power",
+    "sub",
+    "transpose",
+    "truediv",
+]
+
+#: The bound variable of every elementwise function, so that parsing the same text twice
+#: gives equal expressions.
+ENTRY = sp.Dummy("d", real=True)
+
+
+def is_array(e: sp.Basic) -> bool:
+    return isinstance(e, (MatrixExpr, sp.MatrixBase))
+
+
+def _same_shape(op: str, a: sp.Basic, b: sp.Basic) -> None:
+    if shape_of(a) != shape_of(b):
+        raise ShapeError(
+            f"{op}: shapes {format_shape(shape_of(a))} and {format_shape(shape_of(b))} differ "
+            "(only a scalar broadcasts against an array)"
+        )
+
+
+def _broadcast(s: sp.Expr, like: sp.Basic) -> MatrixExpr:
+    rows, cols = shape_of(like)
+    return sp.MatMul(s, sp.OneMatrix(rows, cols)) if s != 1 else sp.OneMatrix(rows, cols)
+
+
+def add(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    if is_array(a) and is_array(b):
+        _same_shape("+", a, b)
+        return sp.MatAdd(a, b)
+    if is_array(a):
+        return a if b == 0 else sp.MatAdd(a, _broadcast(b, a))
+    if is_array(b):
+        return b if a == 0 else sp.MatAdd(_broadcast(a, b), b)
+    return a + b
+
+
+def neg(a: sp.Basic) -> sp.Basic:
+    return sp.MatMul(-1, a) if is_array(a) else -a
+
+
+def sub(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    if is_array(a) or is_array(b):
+        _same_or_scalar("-", a, b)
+    return add(a, neg(b))
+
+
+def _same_or_scalar(op: str, a: sp.Basic, b: sp.Basic) -> None:
+    if is_array(a) and is_array(b):
+        _same_shape(op, a, b)
+
+
+def mul(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """Elementwise product; a scalar scales an array."""
+    if is_array(a) and is_array(b):
+        _same_shape("*", a, b)
+        return sp.HadamardProduct(a, b)
+    if is_array(a) or is_array(b):
+        return sp.MatMul(a, b) if not is_array(a) else sp.MatMul(b, a)
+    return a * b
+
+
+def power(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """Elementwise power."""
+    if is_array(b):
+        if is_array(a):
+            raise ShapeError("**: an array exponent needs a scalar base (array ** array)")
+        return ElementwiseApplyFunction(sp.Lambda(ENTRY, a**ENTRY), b)
+    if is_array(a):
+        return sp.HadamardPower(a, b)
+    return a**b
+
+
+def truediv(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """Elementwise quotient."""
+    if is_array(b):
+        return mul(a, sp.HadamardPower(b, -1))
+    if is_array(a):
+        return sp.MatMul(1 / b, a)
+    return a / b
+
+
+def matmul(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    if not (is_array(a) and is_array(b)):
+        which = "left" if not is_array(a) else "right"
+        raise ShapeError(f"@: the {which} operand is a scalar; use * to scale")
+    (_, inner_a), (inner_b, _) = shape_of(a), shape_of(b)
+    if inner_a != inner_b:
+        raise ShapeError(
+            f"@: shapes {format_shape(shape_of(a))} and {format_shape(shape_of(b))} do not "
+            f"fit (inner dimensions {inner_a} and {inner_b} differ)"
+        )
+    return sp.MatMul(a, b)
+
+
+def transpose(a: sp.Basic) -> sp.Basic:
+    return sp.Transpose(a) if is_array(a) else a
+
+
+def elementwise(f: Callable[[sp.Expr], sp.Expr], a: sp.Basic) -> sp.Basic:
+    """Apply the scalar function ``f`` to every entry of ``a`` (or to a scalar)."""
+    if not is_array(a):
+        return f(a)
+    return ElementwiseApplyFunction(sp.Lambda(ENTRY, f(ENTRY)), a)
+
+
+def _square(name: str, a: sp.Basic) -> None:
+    shape = shape_of(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ShapeError(f"{name}() needs a square matrix, got shape {format_shape(shape)}")
+
+
+def _tr(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return a
+    _square("tr", a)
+    return sp.Trace(a)
+
+
+def _det(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return a
+    _square("det", a)
+    return sp.Determinant(a)
+
+
+def _inv(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return 1 / a
+    _square("inv", a)
+    return sp.Inverse(a)
+
+
+def _sum(a: sp.Basic) -> sp.Basic:
+    return EntrySum(a) if is_array(a) else a
+
+
+def _mean(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return a
+    rows, cols = shape_of(a)
+    return EntrySum(a) / (rows * cols)
+
+
+def _norm(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return sp.Abs(a)
+    return sp.sqrt(EntrySum(sp.HadamardPower(a, 2)))
+
+
+def _logsumexp(a: sp.Basic) -> sp.Basic:
+    return LogSumExp(a) if is_array(a) else a
+
+
+def _softmax(a: sp.Basic) -> sp.Basic:
+    # exp(a − logsumexp(a)) is the same function as exp(a)/sum(exp(a)) and is the form whose
+    # generated code never overflows.
+    if not is_array(a):
+        return sp.S.One
+    return elementwise(sp.exp, sub(a, LogSumExp(a)))
+
+
+def _log_softmax(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return sp.S.Zero
+    return sub(a, LogSumExp(a))
+
+
+@dataclass(frozen=True)
+class InputFunction:
+    """A function of the input language: its name, arity, and how it builds SymPy."""
+
+    name: str
+    arity: int
+    build: Callable[..., sp.Basic]
+    kind: str  # "elementwise" or "reduction"
+    doc: str
+
+
+FUNCTIONS = Registry[InputFunction]("function")
+
+
+def _elementwise_entry(name: str, f: Callable[[sp.Expr], sp.Expr], doc: str) -> None:
+    FUNCTIONS.add(InputFunction(name, 1, lambda a: elementwise(f, a), "elementwise", doc))
+
+
+for _name, _f, _doc in [
+    ("exp", sp.exp, "e^x"),
+    ("log", sp.log, "natural logarithm"),
+    ("sqrt", sp.sqrt, "square root"),
+    ("abs", sp.Abs, "absolute value"),
+    ("sign", sp.sign, "sign (−1, 0, 1)"),
+    ("sin", sp.sin, "sine"),
+    ("cos", sp.cos, "cosine"),
+    ("tan", sp.tan, "tangent"),
+    ("sinh", sp.sinh, "hyperbolic sine"),
+    ("cosh", sp.cosh, "hyperbolic cosine"),
+    ("tanh", sp.tanh, "hyperbolic tangent"),
+    ("sigmoid", sigmoid, "logistic sigmoid 1/(1+e^−x)"),
+    ("softplus", softplus, "log(1+e^x)"),
+    ("relu", lambda v: sp.Max(0, v), "max(0, x)"),
+    ("heaviside", sp.Heaviside, "unit step, 1/2 at 0"),
+    ("erf", sp.erf, "error function"),
+]:
+    _elementwise_entry(_name, _f, _doc)
+
+for _name, _build, _doc in [
+    ("sum", _sum, "sum of all entries"),
+    ("mean", _mean, "mean of all entries"),
+    ("tr", _tr, "trace"),
+    ("det", _det, "determinant"),
+    ("logdet", lambda a: sp.log(_det(a)), "log of the determinant (needs det > 0)"),
+    ("inv", _inv, "matrix inverse"),
+    ("norm", _norm, "Frobenius norm (2-norm of a vector)"),
+    ("softmax", _softmax, "softmax over all entries"),
+    ("log_softmax", _log_softmax, "log of softmax over all entries"),
+    ("logsumexp", _logsumexp, "log of the sum of exp over all entries"),
+]:
+    FUNCTIONS.add(InputFunction(_name, 1, _build, "reduction", _doc))
+
+FUNCTIONS.add(
+    InputFunction(
+        "maximum",
+        2,
+        lambda a, b: _binary_elementwise(sp.Max, a, b),
+        "elementwise",
+        "elementwise maximum",
+    )
+)
+FUNCTIONS.add(
+    InputFunction(
+        "minimum",
+        2,
+        lambda a, b: _binary_elementwise(sp.Min, a, b),
+        "elementwise",
+        "elementwise minimum",
+    )
+)
+
+
+def _binary_elementwise(f: Callable[..., sp.Expr], a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    if is_array(a) or is_array(b):
+        # max(a, b) = (a + b + |a − b|)/2 keeps it expressible as elementwise operations
+        diff = sub(a, b)
+        return truediv(add(add(a, b), elementwise(sp.Abs, diff)), sp.Integer(2))
+    return f(a, b)

@@ -1,0 +1,179 @@
+"""SymPy → input-language text: the inverse of :func:`symdl.parse.parse`.
+
+``parse(to_text(e))`` gives back ``e`` for every expression the parser builds, which is
+what lets reports show formulas the user can paste back into ``symdl check``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
+from symdl.ops import is_array
+
+__all__ = ["to_text"]
+
+_ADD, _MUL, _NEG, _POW, _ATOM = 10, 20, 25, 30, 40
+
+_CALLS: dict[type, str] = {
+    sp.exp: "exp",
+    sp.log: "log",
+    sp.Abs: "abs",
+    sp.sign: "sign",
+    sp.sin: "sin",
+    sp.cos: "cos",
+    sp.tan: "tan",
+    sp.sinh: "sinh",
+    sp.cosh: "cosh",
+    sp.tanh: "tanh",
+    sp.erf: "erf",
+    sp.Heaviside: "heaviside",
+    sigmoid: "sigmoid",
+    softplus: "softplus",
+    sp.Trace: "tr",
+    sp.Determinant: "det",
+    sp.Inverse: "inv",
+    EntrySum: "sum",
+    LogSumExp: "logsumexp",
+}
+
+
+def to_text(expr: sp.Basic) -> str:
+    """Input-language text for ``expr``.
+
+    >>> from symdl.parse import parse
+    >>> to_text(parse("2*(W @ x - y) @ x.T", {"W": "3x3", "x": "3", "y": "3"}))
+    '2*(W @ x - y) @ x.T'
+    """
+    return _Printer().text(expr)[0]
+
+
+class _Printer:
+    def __init__(self) -> None:
+        self.bound: dict[sp.Basic, tuple[str, int]] = {}
+
+    def wrap(self, expr: sp.Basic, above: int) -> str:
+        text, prec = self.text(expr)
+        return f"({text})" if prec <= above else text
+
+    def text(self, e: sp.Basic) -> tuple[str, int]:  # noqa: PLR0911 - one case per node kind
+        if e in self.bound:
+            return self.bound[e]
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            return e.name, _ATOM
+        if e is sp.pi:
+            return "pi", _ATOM
+        if isinstance(e, sp.Integer):
+            return (str(e), _ATOM) if e >= 0 else (str(e), _NEG)
+        if isinstance(e, sp.Rational):
+            sign = "-" if e < 0 else ""
+            return f"{sign}{abs(e.p)}/{e.q}", _MUL
+        if isinstance(e, sp.Float):
+            return repr(float(e)), (_ATOM if e >= 0 else _NEG)
+        # matrix classes first: MatAdd and MatMul subclass Add and Mul
+        if isinstance(e, sp.MatAdd):
+            return self._add(list(e.args)), _ADD
+        if isinstance(e, sp.MatMul):
+            return self._matmul(e)
+        if isinstance(e, sp.Add):
+            return self._add(e.as_ordered_terms()), _ADD
+        if isinstance(e, sp.Mul):
+            return self._mul(e)
+        if isinstance(e, sp.HadamardProduct):
+            return " * ".join(self._chain(e.args, _MUL)), _MUL
+        if isinstance(e, (sp.Pow, sp.HadamardPower)):
+            return self._pow(*e.args)
+        if isinstance(e, sp.Transpose):
+            return f"{self.wrap(e.arg, _POW)}.T", _ATOM
+        if isinstance(e, sp.OneMatrix):
+            return "1", _ATOM
+        if isinstance(e, ElementwiseApplyFunction):
+            return self._elementwise(e)
+        if isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
+            other = e.args[1] if e.args[0] == 0 else e.args[0]
+            return f"relu({self.text(other)[0]})", _ATOM
+        if isinstance(e, (sp.Max, sp.Min)) and len(e.args) == 2:
+            name = "maximum" if isinstance(e, sp.Max) else "minimum"
+            return f"{name}({self.text(e.args[0])[0]}, {self.text(e.args[1])[0]})", _ATOM
+        if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
+            return f"logdet({self.text(e.args[0].arg)[0]})", _ATOM
+        if isinstance(e, sp.Heaviside):
+            return f"heaviside({self.text(e.args[0])[0]})", _ATOM
+        for cls, name in _CALLS.items():
+            if isinstance(e, cls):
+                return f"{name}({self.text(e.args[0])[0]})", _ATOM
+        raise ValueError(f"no input-language form for {type(e).__name__}: {e}")
+
+    def _chain(self, args: tuple[sp.Basic, ...], prec: int) -> list[str]:
+        # left-associative: the first operand may sit at the same level, the others may not
+        return [self.wrap(a, prec - 1 if i == 0 else prec) for i, a in enumerate(args)]
+
+    def _add(self, terms: list[sp.Basic]) -> str:
+        out = self.text(terms[0])[0] if terms else "0"
+        for term in terms[1:]:
+            negated = _negated(term)
+            if negated is not None:
+                out += f" - {self.wrap(negated, _ADD)}"
+            else:
+                out += f" + {self.wrap(term, _ADD - 1)}"
+        return out
+
+    def _mul(self, e: sp.Mul) -> tuple[str, int]:
+        coeff, factors = e.as_coeff_mul()
+        if coeff == -1:
+            rest = sp.Mul(*factors)
+            return f"-{self.wrap(rest, _NEG)}", _NEG
+        num, den = [], []
+        for f in factors:
+            if isinstance(f, sp.Pow) and f.exp.is_negative and f.exp.is_Rational:
+                den.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp))
+            else:
+                num.append(f)
+        head = []
+        if coeff != 1:
+            if isinstance(coeff, sp.Rational) and coeff.q != 1:
+                num_c, den_c = coeff.p, coeff.q
+                head.append(str(num_c))
+                den.insert(0, sp.Integer(den_c))
+            else:
+                head.append(self.wrap(coeff, _MUL - 1))
+        text = "*".join(head + [self.wrap(f, _MUL) for f in num]) or "1"
+        for d in den:
+            text += f"/{self.wrap(d, _MUL)}"
+        if text.startswith("-") and head and head[0].startswith("-"):
+            return text, _NEG
+        return text, _MUL
+
+    def _matmul(self, e: sp.MatMul) -> tuple[str, int]:
+        args = list(e.args)
+        if args[0] == -1 and len(args) == 2:
+            return f"-{self.wrap(args[1], _NEG)}", _NEG
+        out = self.wrap(args[0], _MUL - 1)
+        for prev, a in zip(args, args[1:]):
+            op = "@" if is_array(prev) and is_array(a) else "*"
+            out += f" {op} {self.wrap(a, _MUL)}" if op == "@" else f"*{self.wrap(a, _MUL)}"
+        return out, _MUL
+
+    def _pow(self, base: sp.Basic, exp: sp.Basic) -> tuple[str, int]:
+        if exp == sp.S.Half and not is_array(base):
+            return f"sqrt({self.text(base)[0]})", _ATOM
+        return f"{self.wrap(base, _POW)}**{self.wrap(exp, _POW - 1)}", _POW
+
+    def _elementwise(self, e: ElementwiseApplyFunction) -> tuple[str, int]:
+        (var,), body = e.function.variables, e.function.expr
+        arg_text, arg_prec = self.text(e.expr)
+        inner = _Printer()
+        inner.bound = {**self.bound, var: (arg_text, arg_prec)}
+        return inner.text(body)
+
+
+def _negated(term: sp.Basic) -> sp.Basic | None:
+    """``t`` if ``term`` is ``−t`` (so it prints as a subtraction), else ``None``."""
+    if isinstance(term, sp.Mul) and term.args[0] == -1:
+        return sp.Mul(*term.args[1:])
+    if isinstance(term, sp.MatMul) and term.args[0] == -1 and len(term.args) == 2:
+        return term.args[1]
+    if isinstance(term, sp.Number) and term < 0:
+        return -term
+    return None

@@ -207,27 +207,36 @@ def _proportional(cs: list, ts: list, ins: list, tol: dict) -> tuple[Finding, ..
     """
     found = []
     for name in ins[0]:
-        vs = [np.asarray(i[name], dtype=np.float64) if name in i else None for i in ins]
-        if any(
-            v is None or not np.all(np.isfinite(v)) or v.shape not in ((), t.shape)
-            for v, t in zip(vs, ts, strict=True)
-        ):
+        vs = _input_values(ins, name, ts)
+        if vs is None:
             continue
         for p in _POWERS:
             if abs(p) == 0.5 and any(np.any(v < 0) for v in vs):
                 continue
             with np.errstate(all="ignore"):
                 ws = [v ** abs(p) for v in vs]
-                xs, ys = (
-                    (cs, [w * t for w, t in zip(ws, ts, strict=True)])
-                    if p > 0
-                    else ([w * c for w, c in zip(ws, cs, strict=True)], ts)
-                )
-            c = _fitted_factor(xs, ys, simple_only=True, **tol)
-            if c is not None:
-                found.append(_proportional_finding(name, p, c, vs[0].ndim > 0))
+                if p > 0:
+                    xs, ys = cs, [w * t for w, t in zip(ws, ts, strict=True)]
+                else:
+                    xs, ys = [w * c for w, c in zip(ws, cs, strict=True)], ts
+            factor = _fitted_factor(xs, ys, simple_only=True, **tol)
+            if factor is not None:
+                found.append(_proportional_finding(name, p, factor, vs[0].ndim > 0))
                 break
     return tuple(found)
+
+
+def _input_values(ins: list, name: str, ts: list) -> list[np.ndarray] | None:
+    """The values of one input at every point, if it is a finite scalar or an array of the
+    gradient's shape at all of them (only then can it be a chain-rule factor)."""
+    try:
+        vs = [np.asarray(i[name], dtype=np.float64) for i in ins]
+    except (KeyError, TypeError, ValueError):
+        return None
+    ok = all(
+        v.shape in ((), t.shape) and np.all(np.isfinite(v)) for v, t in zip(vs, ts, strict=True)
+    )
+    return vs if ok else None
 
 
 def _proportional_finding(name: str, p: float, c: float, elementwise: bool) -> Finding:
@@ -264,7 +273,7 @@ def _localised(cs: list, ts: list, tol: dict) -> tuple[Finding, ...]:
         n_points = sum(bool(np.any(m)) for m in masks)
         if n_points < len(masks):
             places.append(f"at {n_points} of {len(masks)} sample points")
-        at = "".join(", " + p for p in places[:1]) + "".join(" and " + p for p in places[1:])
+        at = ", " + " and ".join(places) if places else ""
         found.append(
             Finding(
                 "missing-term",
@@ -318,8 +327,8 @@ def _maxabs(a: np.ndarray) -> float:
 
 def _fits(xs: list, ys: list, c: float, *, rtol: float, atol: float) -> bool:
     r""":math:`|x_k - c\,y_k| \le \mathrm{atol} + \mathrm{rtol}\max(|y_k|_\infty, |c\,y_k|_\infty)`
-    at every point; the model's own size enters the scale so that c = 32 is judged
-    relative to 32·y, and the claim's never does, so a huge wrong claim cannot loosen it."""
+    at every point. The model's own size enters the scale so that c = 32 is judged relative
+    to 32·y; the claim's never does, so a huge wrong claim cannot loosen the test."""
     with np.errstate(all="ignore"):
         for x, y in zip(xs, ys, strict=True):
             model = c * y

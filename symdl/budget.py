@@ -1,0 +1,92 @@
+"""Run symbolic work under a time budget, where it can be stopped.
+
+SymPy calls such as ``simplify`` can run for hours on an unlucky input and do not check a
+clock, so they run in a forked child process that is killed when the budget runs out. The
+child also caps its own address space, so an expression that explodes in size fails there
+instead of taking the machine's memory. Where ``fork`` is unavailable the work runs in the
+calling process, without a limit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from symdl.errors import BudgetExceeded, SymdlError
+
+__all__ = ["DEFAULT_TIMEOUT", "MEMORY_LIMIT", "run_with_budget"]
+
+#: Seconds allowed for the symbolic step of one check unless the caller says otherwise.
+DEFAULT_TIMEOUT = 20.0
+#: Bytes of extra address space the child may use beyond what it inherited.
+MEMORY_LIMIT = 4 * 2**30
+
+R = TypeVar("R")
+
+
+def run_with_budget(fn: Callable[..., R], *args: Any, timeout: float) -> R:
+    """``fn(*args)`` within ``timeout`` seconds, or :class:`BudgetExceeded`."""
+    if timeout <= 0:
+        raise BudgetExceeded("no time budget left")
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        return fn(*args)
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(sender, fn, args), daemon=True)
+    with warnings.catch_warnings():
+        # Python ≥ 3.12 warns that fork in a threaded process may deadlock; the child only
+        # runs pure-Python SymPy code and exits, so that warning does not apply here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise BudgetExceeded(f"symbolic work did not finish within {timeout:g} s")
+        try:
+            status, payload = receiver.recv()
+        except EOFError:
+            raise BudgetExceeded("symbolic work ran out of memory or was killed") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if status == "error":
+        raise SymdlError(f"symbolic work failed: {payload}")
+    return payload  # type: ignore[no-any-return]
+
+
+def _child(sender: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        used = _address_space()
+        if used:
+            limit = used + MEMORY_LIMIT
+            if hard == resource.RLIM_INFINITY or limit < hard:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+    try:
+        sender.send(("ok", fn(*args)))
+    except MemoryError:
+        sender.send(("error", "out of memory"))
+    except BaseException as err:  # report everything to the parent, which decides
+        sender.send(("error", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"))
+    finally:
+        sender.close()
+        os._exit(0)
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0

@@ -1,0 +1,89 @@
+"""Kinks are first-class: where a function is not differentiable, and what a claim says there.
+
+Kinks are read off the expression (``Max``, ``Min``, ``Abs``, ``Heaviside``, ``sign``,
+``Piecewise``). For a function of one scalar variable each kink is located exactly
+(``solveset`` under a time budget) and its one-sided derivatives are computed in high
+precision; a claimed derivative is then judged against that bracket — any value between
+the one-sided derivatives is a valid (Clarke) subgradient, so ``heaviside(0) = 1/2`` is
+accepted for ReLU, instead of being misjudged as a mismatch.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from symdl.budget import run_with_budget
+from symdl.errors import SymdlError
+from symdl.verify.admissible import conditions
+from symdl.verify.claims import Problem
+from symdl.verify.precise import Evaluator, NotAdmissible
+from symdl.verify.report import Kink
+
+__all__ = ["kinks_of"]
+
+_MAX_KINKS = 10
+
+
+def _roots(exprs: list[sp.Expr], var: sp.Symbol) -> list[sp.Expr]:
+    roots: list[sp.Expr] = []
+    for e in exprs:
+        solutions = sp.solveset(e, var, domain=sp.S.Reals)
+        if isinstance(solutions, sp.FiniteSet):
+            roots.extend(r for r in solutions if r not in roots)
+    return roots[:_MAX_KINKS]
+
+
+def kinks_of(problem: Problem, *, precision: int, timeout: float) -> list[Kink]:
+    """The kinks of a derivative problem's function (the first instance), with brackets."""
+    if problem.kind != "derivative" or not problem.sides:
+        return []
+    side = problem.sides[0]
+    f = side.f
+    if f is None or isinstance(f, sp.MatrixBase):
+        return []
+    kink_exprs = [c.expr for c in conditions([f]) if c.kind == "kink"]
+    if not kink_exprs:
+        return []
+    free = f.free_symbols
+    var = next((s for s in free if s.name == problem.wrt), None)
+    if var is None or len(free) != 1 or problem.expected not in ((), (1, 1)):
+        return [Kink(f"where {e} = 0", None, None, None, None) for e in kink_exprs[:5]]
+    try:
+        roots = run_with_budget(_roots, kink_exprs, var, timeout=max(timeout, 0.5))
+    except SymdlError:
+        return [Kink(f"where {e} = 0", None, None, None, None) for e in kink_exprs[:5]]
+    out = []
+    claimed = side.claimed[0]
+    for r in roots:
+        kink = _bracket(f, claimed, var, r, precision)
+        if kink is not None:
+            out.append(kink)
+    return out
+
+
+def _bracket(f: sp.Expr, claimed: sp.Expr, var: sp.Symbol, root: sp.Expr, dps: int) -> Kink | None:
+    work = dps + 20
+    with mpmath.workdps(work):
+        at = Evaluator({var: 0}, dps=work)._visit(root) if not root.free_symbols else None
+        if at is None:
+            return None
+        h = mpmath.mpf(10) ** (-(dps // 2 + 5))
+
+        def value(v: mpmath.mpf) -> mpmath.mpf:
+            return Evaluator({var: v}, dps=work)(f)
+
+        try:
+            left = (value(at) - value(at - h)) / h
+            right = (value(at + h) - value(at)) / h
+            c = Evaluator({var: at}, dps=work)(claimed)
+        except (NotAdmissible, ZeroDivisionError):
+            return None
+        tol = mpmath.mpf(10) ** (-(dps // 3)) * (1 + abs(left) + abs(right))
+        if abs(left - right) <= tol:
+            return None  # differentiable there after all (e.g. |x|**2)
+        lo, hi = min(left, right), max(left, right)
+        inside = lo - tol <= c <= hi + tol
+        return Kink(
+            f"{var} = {root}", float(left), float(right), float(c), bool(inside)
+        )

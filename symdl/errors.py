@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "BudgetExceeded",
     "ParseError",
+    "PrecisionWarning",
     "ShapeError",
     "SymdlError",
     "UnknownNameError",
@@ -55,6 +56,10 @@ class UnknownNameError(SymdlError, KeyError):
 
 class UnsupportedError(SymdlError, NotImplementedError):
     """A well-formed request outside what symdl can evaluate."""
+
+
+class PrecisionWarning(UserWarning):
+    """Inputs were upcast to float64 for finite differences (float32/float16 given)."""
 
 
 class BudgetExceeded(SymdlError, TimeoutError):

@@ -375,7 +375,8 @@ def _worst_entries(values: list, tol: float, count: int = 5) -> list[Entry]:
                 a, b = float(t[index]), float(c[index])
                 err = abs(a - b)
                 rel = err / max(abs(a), abs(b), _TINY)
-                rows.append(Entry(tuple(int(i) for i in index), b, a, err, rel, tol, k))
+                bound = tol * max(abs(a), abs(b))
+                rows.append(Entry(tuple(int(i) for i in index), b, a, err, rel, bound, k))
     rows.sort(key=lambda e: (-e.rel_error, -e.abs_error))
     return [e for e in rows[:count] if e.abs_error > 0]
 

@@ -54,6 +54,9 @@ _STOP = 100.0
 # Complex step: no subtraction, so h only has to make the h² f''' term vanish.
 _COMPLEX_STEP = 1e-20
 _COMPLEX_ULPS = 8.0
+# Relative shift for the second Jacobian that measures how J reacts to rounding of x; any
+# size between eps^(1/2) and ~1e-3 gives the same order of magnitude, which is all we need.
+_SHIFT = 2.0**-20
 # Direction of the holomorphy probe in `differences`; fixed so results are reproducible.
 _PROBE_SEED = 20_240_611
 
@@ -171,8 +174,11 @@ def _as_float64(x: Any) -> np.ndarray:
 def _central_difference(
     calls: _Calls, index: tuple[int, ...], h: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    r""":math:`D(h)`, its rounding bound :math:`\kappa\varepsilon(|f_+| + |f_-|)/(2h)`, and h.
+    r""":math:`D(h)`, a bound on its rounding error, and :math:`h`.
 
+    The bound is :math:`\kappa\varepsilon\,(|f_+| + |f_-| + (|x_+| + |x_-|)\,|D|)/(2h)`:
+    ``f``'s code is taken to be accurate to a few ulps of its value, plus what rounding
+    :math:`x_i` into intermediates like ``100 * x`` costs, :math:`\varepsilon|x_i f'|`.
     The perturbed entries are the floats nearest :math:`x_i \pm h`; dividing by their exact
     distance (not by ``2h``) keeps the rounding of :math:`x_i + h` out of the quotient.
     """
@@ -180,8 +186,9 @@ def _central_difference(
     above, below = x_i + h, x_i - h
     f_above, f_below = calls.at(index, above), calls.at(index, below)
     width = above - below  # exact when x_i ± h lie in one binade; else off by eps relative
-    rounding = _EVAL_ULPS * _EPS * (np.abs(f_above) + np.abs(f_below)) / width
-    return (f_above - f_below) / width, rounding, width / 2
+    d = (f_above - f_below) / width
+    rounding = np.abs(f_above) + np.abs(f_below) + (abs(above) + abs(below)) * np.abs(d)
+    return d, _EVAL_ULPS * _EPS * rounding / width, width / 2
 
 
 def _assembled(rows: list[np.ndarray], out_shape: tuple[int, ...], shape: tuple[int, ...]):
@@ -283,8 +290,8 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     Reference: C. J. F. Ridders, "Accurate computation of F'(x) and F'(x)F''(x)", Adv.
     Eng. Software 4 (1982) 75–76; Press et al., *Numerical Recipes*, 3rd ed., §5.7.
     """
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 1:
-        raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
+        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
     x = _as_float64(x)
     calls = _Calls(f, x)
     _or_unsupported(calls.at)
@@ -300,7 +307,7 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
             try:
                 row_best = tableau.add(*_central_difference(calls, index, h))
             except _Failure as failure:
-                if tableau.rows < 2:
+                if tableau.best_value is None:
                     raise UnsupportedError(
                         f"{failure}; Richardson needs f on at least x_i ± {2 * h:.3g}"
                     ) from failure.__cause__
@@ -347,15 +354,23 @@ class _Tableau:
         above, above_r = self.values, self.roundings
         row, row_r = [d], [rounding]
         row_best = np.full(d.shape, np.inf)
-        if m >= 1:
-            row_best = self._offer(d, np.abs(d - above[0]) + rounding, row_best)
         for j in range(1, min(m, self.levels - 1) + 1):
             # Nodes m-j..m; c < 0 because the steps grow, so the weights take |·|.
             c = t / (self.t[m - j] - t)
             row.append(row[j - 1] + c * (row[j - 1] - above[j - 1]))
             row_r.append(abs(1 + c) * row_r[j - 1] + abs(c) * above_r[j - 1])
-            spread = np.maximum(np.abs(row[j] - row[j - 1]), np.abs(row[j] - above[j - 1]))
-            row_best = self._offer(row[j], spread + row_r[j], row_best)
+            if j < len(above):
+                # Against both order-(j-1) sub-ladders and the order-j ladder one step down:
+                # two equal D(h) in a row (a saturated tanh at a huge step) fool the first
+                # two comparisons, not the third.
+                spread = np.maximum.reduce(
+                    [
+                        np.abs(row[j] - row[j - 1]),
+                        np.abs(row[j] - above[j - 1]),
+                        np.abs(row[j] - above[j]),
+                    ]
+                )
+                row_best = self._offer(row[j], spread + row_r[j], row_best)
         self.values, self.roundings = row, row_r
         return row_best
 
@@ -399,20 +414,31 @@ def complex_step(f: Callable[[np.ndarray], Any], x: Any) -> Differences:
     h = _COMPLEX_STEP * scale
     calls = _Calls(f, x, imaginary=True)
     at_x = np.abs(calls.at().real)
-    values = [
-        calls.at(index, complex(x[index], h[index])).imag / h[index]
-        for index in np.ndindex(x.shape)
-    ]
-    value = _assembled(values, calls.out_shape, x.shape)
+    value = _complex_jacobian(calls, h)
+    # Rounding x into f's intermediates (fl(100 x), fl(W @ x)) perturbs them by about
+    # eps·s, which moves J by about eps·|H s|; J at x + delta·s measures H s.
+    shifted = _Calls(f, np.asarray(x + _SHIFT * scale), imaginary=True)
+    shifted.out_shape = calls.out_shape
+    conditioning = np.abs(_complex_jacobian(shifted, h) - value) / _SHIFT
     axes = tuple(range(value.ndim - x.ndim, value.ndim))
     gradient_scale = np.max(np.abs(value), axis=axes, keepdims=True) if x.size else 0.0
     # A slope below eps·|f|/s moves f by less than an ulp over the length s: float64 code
     # cannot resolve it, so it floors every entry (tanh'(50) = 4e-43 comes out of NumPy's
     # complex tanh with only 9 correct digits).
     unresolvable = np.multiply.outer(at_x, 1 / scale)
-    error = _COMPLEX_ULPS * _EPS * (np.abs(value) + gradient_scale + unresolvable)
-    error = _floored(error, value)
+    error = np.abs(value) + gradient_scale + unresolvable + conditioning
+    error = _floored(_COMPLEX_ULPS * _EPS * error, value)
+    calls.count += shifted.count
     return Differences(value, error, "complex-step", h, calls.count)
+
+
+def _complex_jacobian(calls: _Calls, h: np.ndarray) -> np.ndarray:
+    x = calls.x
+    values = [
+        calls.at(index, complex(x[index], h[index])).imag / h[index]
+        for index in np.ndindex(x.shape)
+    ]
+    return _assembled(values, calls.out_shape, x.shape)
 
 
 class _Counted:

@@ -34,7 +34,7 @@ class Entry:
     true: float
     abs_error: float
     rel_error: float
-    tolerance: float
+    tolerance: float  # absolute, comparable with abs_error
     point: int = 0  # which sample point (0-based)
 
 
@@ -95,12 +95,14 @@ class Report:
                 lines.append(f"    {name} = {_short(value)}")
         if self.entries:
             lines.append("  worst entries:")
+            multi = len({e.point for e in self.entries}) > 1
             for e in self.entries:
                 idx = ",".join(map(str, e.index)) or "-"
+                at = f" at point {e.point + 1}" if multi else ""
                 lines.append(
-                    f"    [{idx}] claimed={e.claimed:.6g} true={e.true:.6g} "
-                    f"abs err {e.abs_error:.2e}, rel err {e.rel_error:.2e} "
-                    f"(tolerance {e.tolerance:.1e})"
+                    f"    [{idx}]{at} claimed={e.claimed:.6g} true={e.true:.6g} "
+                    f"abs err {e.abs_error:.2e} (tolerance {e.tolerance:.1e}), "
+                    f"rel err {e.rel_error:.2e}"
                 )
         for k in self.kinks:
             side = ""

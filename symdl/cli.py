@@ -1,0 +1,200 @@
+"""The ``symdl`` command: parses arguments, calls the API, prints. Nothing more.
+
+Exit codes: 0 proved or verified, 1 refuted (or a proof that errored), 2 undecided,
+3 bad input or usage, 4 an internal error (a bug in symdl; please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from symdl import __version__
+from symdl.budget import DEFAULT_TIMEOUT
+from symdl.errors import ParseError, ShapeError, SymdlError
+from symdl.proofbook import discover, render_markdown, run_proofs
+from symdl.verify import check_derivative, check_identity
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_CODES = {"proved": 0, "verified": 0, "refuted": 1, "undecided": 2}
+USAGE_ERROR = 3
+INTERNAL_ERROR = 4
+
+_EPILOG = """\
+exit codes: 0 proved or verified, 1 refuted, 2 undecided, 3 bad input or usage,
+4 internal error.
+
+examples:
+  symdl check "sigmoid(x)" --wrt x --claim "sigmoid(x)*(1 - sigmoid(x))"
+  symdl check "sum((W @ x - y)**2)" --wrt W --claim "2*(W @ x - y) @ x.T" \\
+      --shape W=n x n --shape x=n x 1 --shape y=n x 1
+  symdl check "tanh(x)" --equals "2*sigmoid(2*x) - 1"
+  symdl prove proofs --out proof-book.md
+"""
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="symdl",
+        description="Derive the mathematics of deep learning symbolically and prove it right.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"symdl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser(
+        "check",
+        help="check a derivative (--wrt/--claim) or an identity (--equals)",
+        description="Check a claimed derivative or identity; print the verdict and evidence.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("expr", metavar="EXPR", help="the function (or left side), NumPy notation")
+    check.add_argument("--wrt", metavar="NAME", help="the variable to differentiate by")
+    check.add_argument("--claim", metavar="EXPR", help="the claimed derivative")
+    check.add_argument("--equals", metavar="EXPR", help="check EXPR == this instead")
+    check.add_argument(
+        "--shape",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="NAME=DIMS",
+        help="declare a shape: W=3x4, x=3 (a column), W=n x m (symbolic)",
+    )
+    check.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=KIND",
+        help="positive, negative, nonzero, symmetric, spd, orthogonal, diagonal, probability",
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+        help=f"time budget in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    check.add_argument("--points", type=int, default=8, metavar="N", help="sample points (8)")
+    check.add_argument("--precision", type=int, default=30, metavar="D", help="digits (30)")
+    check.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (0)")
+
+    prove = commands.add_parser(
+        "prove",
+        help="run every proof in a folder and write the proof book",
+        description="Run the proofs, print one verdict line per proof, write the report.",
+    )
+    prove.add_argument("directory", nargs="?", default="proofs", metavar="DIR",
+                       help="the proofs folder (default: ./proofs)")
+    prove.add_argument("--out", default="proof-book.md", metavar="PATH",
+                       help="where to write the Markdown report (default proof-book.md)")
+    prove.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    return parser
+
+
+def _pairs(groups: Sequence[Sequence[str]], option: str) -> dict[str, str]:
+    """``--shape W=n x n`` arrives as ['W=n', 'x', 'n']: tokens join until the next NAME=."""
+    out: dict[str, str] = {}
+    for group in groups:
+        current: list[str] = []
+        for token in group if not isinstance(group, str) else [group]:
+            if "=" in token and current:
+                _add_pair(out, " ".join(current), option)
+                current = []
+            current.append(token)
+        if current:
+            _add_pair(out, " ".join(current), option)
+    return out
+
+
+def _add_pair(out: dict[str, str], text: str, option: str) -> None:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise _UsageError(f"symdl check: {option} expects NAME=VALUE, got {text!r}")
+    out[name.strip()] = value.strip()
+
+
+def _check(args: argparse.Namespace) -> int:
+    shapes = _pairs(args.shape, "--shape")
+    assume = _pairs([[a] for a in args.assume], "--assume")
+    options = dict(shapes=shapes, assume=assume, points=args.points, precision=args.precision,
+                   timeout=args.timeout, seed=args.seed)
+    if args.equals is not None:
+        if args.wrt or args.claim:
+            raise _UsageError("symdl check: use either --equals or --wrt with --claim")
+        report = check_identity(args.expr, args.equals, **options)
+    else:
+        if not args.wrt or args.claim is None:
+            raise _UsageError("symdl check: a derivative check needs --wrt NAME and --claim EXPR")
+        report = check_derivative(args.expr, args.wrt, args.claim, **options)
+    print(report.to_json(indent=2) if args.json else str(report))
+    return EXIT_CODES[report.verdict]
+
+
+def _prove(args: argparse.Namespace) -> int:
+    proofs = discover(args.directory)
+    if not proofs:
+        raise _UsageError(f"symdl prove: no proofs found in {args.directory}")
+    results = run_proofs(proofs)
+    width = max(len(r.verdict) for r in results)
+    for r in results:
+        if args.json:
+            print(json.dumps({"topic": r.proof.topic, "proof": r.proof.name, "title": r.proof.title,
+                              "verdict": r.verdict, "seconds": round(r.seconds, 3),
+                              "error": r.error}))
+        else:
+            extra = f"  ({r.error})" if r.error else ""
+            print(f"{r.verdict:<{width}}  {r.proof.topic}: {r.proof.title}"
+                  f"  [{r.seconds:.2f} s]{extra}")
+    Path(args.out).write_text(render_markdown(results), encoding="utf-8")
+    bad = [r for r in results if r.verdict in ("refuted", "error")]
+    undecided = [r for r in results if r.verdict == "undecided"]
+    ok = len(results) - len(bad) - len(undecided)
+    if not args.json:
+        print(f"\n{ok} of {len(results)} proofs hold; {len(bad)} failed, "
+              f"{len(undecided)} undecided. Report written to {args.out}")
+    return 1 if bad else 2 if undecided else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "prove":
+            return _prove(args)
+        parser.print_help()
+        return USAGE_ERROR
+    except _UsageError as err:
+        print(str(err), file=sys.stderr)
+        print("run 'symdl --help' for usage", file=sys.stderr)
+        return USAGE_ERROR
+    except ParseError as err:
+        print(f"symdl: parse error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except ShapeError as err:
+        print(f"symdl: shape error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except (SymdlError, ValueError, TypeError, FileNotFoundError) as err:
+        print(f"symdl: error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("symdl: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug in symdl: one line, not a traceback
+        print(f"symdl: internal error ({type(err).__name__}: {err}); please report it",
+              file=sys.stderr)
+        return INTERNAL_ERROR

@@ -1,0 +1,173 @@
+"""``gradcheck``: a user's own NumPy gradient against finite differences, entry by entry.
+
+Numbers only, so the verdict rests on the finite differences: every entry of the claimed
+gradient must lie within the error bound of a Richardson-extrapolated central difference
+(plus the rounding allowance of the claim's own dtype). A mismatch is confirmed by a
+second, independent estimate (plain central differences with their own error model)
+before the gradient is refuted; then the report names the worst entries and the bug
+pattern. Tolerances never grow with the array size, so one wrong entry in a thousand is
+found and named.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from symdl.errors import PrecisionWarning, UnsupportedError
+from symdl.verify.diagnose import diagnose
+from symdl.verify.finite import central, differences
+from symdl.verify.report import Entry, Evidence, Report
+
+__all__ = ["gradcheck"]
+
+_LOW = (np.float16, np.float32)
+#: The claim's own rounding: a correct gradient computed in dtype ε may differ from the
+#: exact one by a few ε per operation, relative to the gradient's scale.
+_CLAIM_ROUNDING = 32
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    grad_f: Callable[..., Any],
+    *arrays: Any,
+    wrt: Sequence[int] | None = None,
+    method: str = "auto",
+) -> Report:
+    r"""Check ``grad_f(*arrays)`` against finite differences of ``f`` at ``arrays``.
+
+    ``f`` returns a scalar; ``grad_f`` returns the gradient with respect to each array in
+    ``wrt`` (all arrays by default), in denominator layout (each the shape of its array),
+    as one array or a tuple. float16/float32 inputs are upcast to float64 for the
+    differences, with a :class:`~symdl.errors.PrecisionWarning` and a note in the report;
+    the claimed gradient is still computed from the arrays as given, and judged with the
+    rounding allowance of its own dtype.
+
+    ``verified`` here means agreement within the error bounds at the given point (numbers
+    only); ``refuted`` means two independent finite-difference estimates disagree with the
+    claim.
+
+    >>> import numpy as np
+    >>> A = np.array([[2.0, 1.0], [0.5, 3.0]])
+    >>> f = lambda x: float(x.T @ A @ x)
+    >>> gradcheck(f, lambda x: (A + A.T) @ x, np.array([[1.0], [2.0]])).verdict
+    'verified'
+    >>> gradcheck(f, lambda x: 2 * A @ x, np.array([[1.0], [2.0]])).verdict
+    'refuted'
+    """
+    if not arrays:
+        raise ValueError("gradcheck needs at least one input array")
+    inputs = [np.asarray(a) for a in arrays]
+    notes: list[str] = []
+    upcast = [i for i, a in enumerate(inputs) if a.dtype in _LOW]
+    if upcast:
+        names = ", ".join(f"argument {i} ({inputs[i].dtype})" for i in upcast)
+        message = f"{names} upcast to float64 for the finite differences"
+        warnings.warn(message, PrecisionWarning, stacklevel=2)
+        notes.append(message)
+    point = [a.astype(np.float64) if a.dtype.kind in "fiu" else a for a in inputs]
+    targets = list(range(len(inputs))) if wrt is None else list(wrt)
+    claimed = grad_f(*arrays)
+    if not isinstance(claimed, (tuple, list)):
+        claimed = (claimed,)
+    if len(claimed) != len(targets):
+        raise ValueError(
+            f"grad_f returned {len(claimed)} arrays for {len(targets)} inputs (wrt={targets})"
+        )
+    evidence, entries, findings, mismatched = [], [], [], False
+    for k, (i, g) in enumerate(zip(targets, claimed)):
+        g = np.asarray(g)
+        if g.shape != point[i].shape and g.size == point[i].size and g.ndim == 0:
+            g = g.reshape(point[i].shape)
+        if g.shape != point[i].shape:
+            reason = (
+                f"the claimed gradient for argument {i} has shape {g.shape}, the argument has "
+                f"shape {point[i].shape}"
+            )
+            if g.ndim == 2 and g.shape == point[i].shape[::-1]:
+                reason += "; the claim has the transposed shape"
+            return Report("refuted", _title(f, i), "shape", (Evidence("shape", "differ", reason),),
+                          diagnosis=(reason,), notes=tuple(notes))
+        fd, ev, bad, rows = _compare(f, point, i, g, method)
+        evidence.append(ev)
+        entries.extend(
+            Entry((k, *e.index) if len(targets) > 1 else e.index, e.claimed, e.true,
+                  e.abs_error, e.rel_error, e.tolerance) for e in rows
+        )
+        if bad:
+            mismatched = True
+            scale = max(float(np.max(np.abs(fd.value))), 1e-300)
+            rtol = float(np.max(_tolerance(fd, g))) / scale
+            for finding in diagnose([g.astype(np.float64)], [fd.value], rtol=max(rtol, 1e-12)):
+                findings.append(finding.message)
+    entries.sort(key=lambda e: -e.rel_error)
+    title = _title(f, *targets)
+    if mismatched:
+        worst = entries[0]
+        idx = ",".join(map(str, worst.index))
+        lead = (
+            f"claimed[{idx}]={worst.claimed:.6g}, finite differences give {worst.true:.6g} "
+            f"(rel err {worst.rel_error:.2g}, tolerance {worst.tolerance:.1e})"
+        )
+        return Report("refuted", title, "finite differences", tuple(evidence),
+                      counterexample={f"arg{i}": point[i].tolist() for i in targets},
+                      entries=tuple(entries[:5]), diagnosis=(lead, *findings), notes=tuple(notes))
+    return Report("verified", title, "finite differences at the given point", tuple(evidence),
+                  entries=tuple(e for e in entries[:5] if e.abs_error > 0), notes=tuple(notes))
+
+
+def _title(f: Callable[..., Any], *targets: int) -> str:
+    name = getattr(f, "__name__", "f")
+    args = ", ".join(f"arg{i}" for i in targets)
+    return f"gradient of {name} with respect to {args}"
+
+
+def _tolerance(fd: Any, claimed: np.ndarray) -> np.ndarray:
+    eps = np.finfo(claimed.dtype).eps if claimed.dtype.kind == "f" else np.finfo(float).eps
+    scale = float(np.max(np.abs(fd.value))) if fd.value.size else 0.0
+    return fd.error + _CLAIM_ROUNDING * eps * np.maximum(np.abs(fd.value), scale)
+
+
+def _compare(
+    f: Callable[..., Any], point: list[np.ndarray], i: int, g: np.ndarray, method: str
+) -> tuple[Any, Evidence, bool, list[Entry]]:
+    def along(v: np.ndarray) -> Any:
+        args = list(point)
+        args[i] = v
+        return np.asarray(f(*args))
+
+    try:
+        fd = differences(along, point[i], method=method)
+    except UnsupportedError:
+        fd = differences(along, point[i], method="richardson")
+    claimed = g.astype(np.float64)
+    tol = _tolerance(fd, g)
+    err = np.abs(claimed - fd.value)
+    bad = err > tol
+    if np.any(bad):
+        # confirm with an independent estimate: plain central differences, own error model
+        second = central(along, point[i])
+        tol2 = _tolerance(second, g)
+        bad &= np.abs(claimed - second.value) > tol2
+    scale = np.maximum(np.maximum(np.abs(claimed), np.abs(fd.value)), 1e-300)
+    rel = err / scale
+    rows = [
+        Entry(tuple(int(j) for j in idx), float(claimed[idx]), float(fd.value[idx]),
+              float(err[idx]), float(rel[idx]), float(tol[idx]))
+        for idx in sorted(np.ndindex(err.shape), key=lambda j: -rel[j])[:5]
+    ]
+    nbad = int(np.count_nonzero(bad))
+    ev = Evidence(
+        "finite-differences",
+        "differ" if nbad else "agree",
+        f"{fd.method} on argument {i}: {nbad} of {err.size} entries outside the error bound"
+        if nbad
+        else f"{fd.method} on argument {i}: all {err.size} entries within the error bound",
+        points=1,
+        worst_error=float(np.max(rel)) if rel.size else 0.0,
+        tolerance=float(np.max(tol / scale)) if rel.size else 0.0,
+    )
+    return fd, ev, bool(nbad), rows

@@ -66,7 +66,7 @@ def numpy_function(
     ...                    ["W", "x", "y"])
     >>> print(f.source)
     def f(W, x, y):
-        return np.sum((W @ x - y)**2)
+        return np.sum(((W @ x) - y)**2)
     >>> float(f(np.eye(2), np.ones((2, 1)), np.zeros((2, 1))))
     2.0
     """

@@ -75,11 +75,13 @@ def parse(
     """Parse NumPy-notation ``text`` into a SymPy scalar or matrix expression.
 
     >>> parse("sum((W @ x - y)**2)", {"W": "3x3", "x": "3", "y": "3"})
-    sum((W*x - y).**2)
-    >>> parse("__import__('os')")
+    sum(HadamardPower(W*x - y, 2))
+    >>> parse("__import__(os)")
     Traceback (most recent call last):
     ...
-    symdl.errors.ParseError: unknown function '__import__' ...
+    symdl.errors.ParseError: unknown function named '__import__'
+      __import__(os)
+      ^
     """
     if scope is None:
         scope = Scope.build(shapes, assume)

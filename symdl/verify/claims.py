@@ -76,14 +76,14 @@ def identity_problem(
     scope = _scope_for([lhs, rhs], shapes, assume)
     left, right = as_expression(lhs, scope), as_expression(rhs, scope)
     text = f"{_show(left)} == {_show(right)}"
-    expected, got = shape_of(left), shape_of(right)
+    expected, got = _scalar_if_1x1(shape_of(left)), _scalar_if_1x1(shape_of(right))
     names = _names([left, right])
     sides: tuple[Side, ...] = ()
     if expected == got:
         built = []
         for inst in instances(scope, {n for n in names if scope.shape(n)}):
-            t = inst.constrain(inst.lower(left))
-            c = inst.constrain(inst.lower(right))
+            t = inst.constrain(_entry_if_1x1(inst.lower(left)))
+            c = inst.constrain(_entry_if_1x1(inst.lower(right)))
             built.append(Side(inst, _as_matrix(t), _as_matrix(c), None))
         sides = tuple(built)
     return Problem("identity", text, scope, expected, got, sides, left, right, None, names)
@@ -105,15 +105,15 @@ def derivative_problem(
     names = _names([fx, cx, var])
     if wrt_name not in names:
         names = (*names, wrt_name)
-    f_shape, w_shape = shape_of(fx), shape_of(var)
+    f_shape, w_shape = _scalar_if_1x1(shape_of(fx)), shape_of(var)
     expected = _derivative_shape(f_shape, w_shape, wrt_name)
-    got = shape_of(cx)
+    got = _scalar_if_1x1(shape_of(cx)) if not expected else shape_of(cx)
     text = f"d/d{wrt_name} {_show(fx)} == {_show(cx)}"
     sides: tuple[Side, ...] = ()
     if got == expected or (not got and expected == (1, 1)):
         built = []
         for inst in instances(scope, {n for n in names if scope.shape(n)}):
-            lowered = inst.lower(fx)
+            lowered = _entry_if_1x1(inst.lower(fx))
             truth = _gradient(lowered, inst, wrt_name, var, f_shape, w_shape)
             built.append(
                 Side(
@@ -125,6 +125,15 @@ def derivative_problem(
             )
         sides = tuple(built)
     return Problem("derivative", text, scope, expected, got, sides, fx, cx, wrt_name, names)
+
+
+def _scalar_if_1x1(shape: Shape) -> Shape:
+    """A 1×1 matrix (``x.T @ A @ x``) is a scalar, as NumPy users expect."""
+    return () if shape == (1, 1) else shape
+
+
+def _entry_if_1x1(e: sp.Basic) -> sp.Basic:
+    return e[0, 0] if isinstance(e, sp.MatrixBase) and e.shape == (1, 1) else e
 
 
 def _wrt_name(wrt: object) -> str:

@@ -57,6 +57,8 @@ _COMPLEX_ULPS = 8.0
 # Relative shift for the second Jacobian that measures how J reacts to rounding of x; any
 # size between eps^(1/2) and ~1e-3 gives the same order of magnitude, which is all we need.
 _SHIFT = 2.0**-20
+# NumPy 1.25 moved the warning classes to np.exceptions; 2.0 removed the old names.
+_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 # Direction of the holomorphy probe in `differences`; fixed so results are reproducible.
 _PROBE_SEED = 20_240_611
 
@@ -89,12 +91,21 @@ class _Failure(Exception):
 
 
 class _Calls:
-    """Calls ``f`` at perturbed copies of ``x``, counts the calls and checks each result."""
+    """Calls ``f`` at ``x`` and at perturbed copies, counts the calls, checks each result."""
 
-    def __init__(self, f: Callable[[np.ndarray], Any], x: np.ndarray, *, imaginary: bool = False):
+    def __init__(
+        self,
+        f: Callable[[np.ndarray], Any],
+        x: np.ndarray,
+        *,
+        imaginary: bool = False,
+        out_shape: tuple[int, ...] | None = None,
+    ):
         self.f, self.x, self.imaginary = f, x, imaginary
         self.count = 0
-        self.out_shape: tuple[int, ...] | None = None
+        self._expected = out_shape
+        self.at_x = self.at()
+        self.out_shape: tuple[int, ...] = self.at_x.shape
 
     def at(self, index: tuple[int, ...] | None = None, entry: complex = 0.0) -> np.ndarray:
         """``f`` at ``x`` with ``x[index]`` replaced by ``entry``."""
@@ -106,7 +117,7 @@ class _Calls:
             with warnings.catch_warnings():
                 # A ComplexWarning means f cast the imaginary part away: complex step would
                 # then read a zero derivative.
-                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                warnings.simplefilter("error", _ComplexWarning)
                 with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                     out = np.asarray(self.f(point))
         except FloatingPointError as err:
@@ -124,6 +135,8 @@ class _Calls:
         return self._checked(out, index, entry)
 
     def _where(self, index: tuple[int, ...] | None, entry: complex) -> str:
+        if index == ():
+            return f" at x = {entry!r}"
         point = f" at x = {np.array2string(self.x, threshold=12, floatmode='unique')}"
         if index is None:
             return point
@@ -152,11 +165,11 @@ class _Calls:
             if self.imaginary:
                 raise UnsupportedError(message)
             raise _Failure(message)
-        if self.out_shape is None:
-            self.out_shape = out.shape
-        elif out.shape != self.out_shape:
+        if self._expected is None:
+            self._expected = out.shape
+        elif out.shape != self._expected:
             where = self._where(index, entry)
-            raise ShapeError(f"f returned shape {out.shape}{where}, but {self.out_shape} before")
+            raise ShapeError(f"f returned shape {out.shape}{where}, but {self._expected} before")
         return out
 
 
@@ -185,7 +198,8 @@ def _central_difference(
     x_i = float(calls.x[index])
     above, below = x_i + h, x_i - h
     f_above, f_below = calls.at(index, above), calls.at(index, below)
-    width = above - below  # exact when x_i ± h lie in one binade; else off by eps relative
+    # Exact (Sterbenz) when x_i ± h are within a factor 2 of each other, else off by eps.
+    width = above - below
     d = (f_above - f_below) / width
     rounding = np.abs(f_above) + np.abs(f_below) + (abs(above) + abs(below)) * np.abs(d)
     return d, _EVAL_ULPS * _EPS * rounding / width, width / 2
@@ -193,7 +207,7 @@ def _central_difference(
 
 def _assembled(rows: list[np.ndarray], out_shape: tuple[int, ...], shape: tuple[int, ...]):
     """Per-entry arrays of shape ``out_shape``, in ``np.ndindex(shape)`` order → O + S."""
-    stacked = np.array(rows, dtype=np.float64).reshape((-1, *out_shape))
+    stacked = np.array(rows, dtype=np.float64).reshape((len(rows), *out_shape))
     return np.moveaxis(stacked, 0, -1).reshape(out_shape + shape)
 
 
@@ -209,10 +223,11 @@ def central(f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None) -> Diff
     Truncation is :math:`\tfrac{h^2}{6} f'''`, rounding :math:`\approx \varepsilon|f|/h`;
     they balance at :math:`h = \varepsilon^{1/3}\max(1, |x_i|)`, the default step. The error
     bound is :math:`|D(h) - D(2h)|` (three times the :math:`h^2` term, which it measures)
-    plus :math:`4\varepsilon(|f_+| + |f_-|)/(2h)` from the values actually seen. Relative
-    accuracy is about :math:`10^{-10}` when :math:`\max(1, |x_i|)` is ``f``'s length scale,
-    worse when ``f`` varies faster (``sin x`` at ``x = 50``); the bound reports it.
-    Costs :math:`1 + 4\,\mathrm{size}(x)` calls.
+    plus the rounding bound :math:`4\varepsilon(|f_+| + |f_-| + 2|x_i D|)/(2h)` from the
+    values actually seen. Relative accuracy is about :math:`10^{-10}` when
+    :math:`\max(1, |x_i|)` is ``f``'s length scale, worse when ``f`` varies faster
+    (``sin x`` at ``x = 50``, anything at :math:`|x| \ll 1` whose scale is :math:`|x|`);
+    the bound reports it. Costs :math:`1 + 4\,\mathrm{size}(x)` calls.
 
     Args:
         f: ndarray of ``x``'s shape (float64) → scalar or ndarray.
@@ -232,8 +247,7 @@ def central(f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None) -> Diff
         h = np.broadcast_to(np.asarray(step, dtype=np.float64), x.shape)
         if not np.all(np.isfinite(h) & (h > 0)):
             raise ValueError(f"step must be finite and positive, got {step!r}")
-    calls = _Calls(f, x)
-    _or_unsupported(calls.at)
+    calls = _or_unsupported(_Calls, f, x)
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
         near, rounding, half = _or_unsupported(_central_difference, calls, index, h[index])
@@ -263,9 +277,10 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
 
     gives the value at :math:`h = 0` of the polynomial in :math:`h^2` through
     :math:`D(h_{m-j}), \dots, D(h_m)`, which eliminates :math:`h^2, \dots, h^{2j}`
-    (:math:`j < \mathrm{levels}`). Each :math:`T_{m,j}` is a candidate with error estimate
-    :math:`\max(|T_{m,j} - T_{m,j-1}|, |T_{m,j} - T_{m-1,j-1}|) + R_{m,j}`: the spread
-    against the two lower-order extrapolants on sub-ladders, plus the rounding bounds of the
+    (:math:`1 \le j < \mathrm{levels}`, so ``levels >= 2``). Each :math:`T_{m,j}` is a
+    candidate with error estimate :math:`\max(|T_{m,j} - T_{m,j-1}|, |T_{m,j} - T_{m-1,j-1}|,
+    |T_{m,j} - T_{m-1,j}|) + R_{m,j}`: the spread against the two lower-order extrapolants
+    on its sub-ladders and the same-order one a step down, plus the rounding bounds of the
     :math:`D(h_k)` carried through the recursion with absolute weights. The candidate with
     the smallest estimate wins, per output entry: large steps lose on truncation, small ones
     on rounding, so the step adapts to ``f``'s own length scale, which ``s`` only guesses
@@ -293,8 +308,7 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
         raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
     x = _as_float64(x)
-    calls = _Calls(f, x)
-    _or_unsupported(calls.at)
+    calls = _or_unsupported(_Calls, f, x)
     scale = np.maximum(1.0, np.abs(x))
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
@@ -307,7 +321,7 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
             try:
                 row_best = tableau.add(*_central_difference(calls, index, h))
             except _Failure as failure:
-                if tableau.best_value is None:
+                if not tableau.ready:
                     raise UnsupportedError(
                         f"{failure}; Richardson needs f on at least x_i ± {2 * h:.3g}"
                     ) from failure.__cause__
@@ -338,17 +352,24 @@ class _Tableau:
         self.t: list[float] = []
         self.values: list[np.ndarray] = []
         self.roundings: list[np.ndarray] = []
-        self.best_value: np.ndarray | None = None
-        self.best_estimate: np.ndarray | None = None
+        # Filled by the first row; an infinite estimate means no candidate yet.
+        self.best_value = np.empty(0)
+        self.best_estimate = np.empty(0)
         self.largest_step = 0.0
 
     @property
     def rows(self) -> int:
         return len(self.t)
 
+    @property
+    def ready(self) -> bool:
+        return self.rows > 0 and bool(np.all(np.isfinite(self.best_estimate)))
+
     def add(self, d: np.ndarray, rounding: np.ndarray, half: float) -> np.ndarray:
         """Append the row for :math:`D(h)`; return its smallest estimate per output."""
         m, t = self.rows, half**2
+        if m == 0:
+            self.best_value, self.best_estimate = np.zeros_like(d), np.full(d.shape, np.inf)
         self.t.append(t)
         self.largest_step = half
         above, above_r = self.values, self.roundings
@@ -375,12 +396,9 @@ class _Tableau:
         return row_best
 
     def _offer(self, value: np.ndarray, estimate: np.ndarray, row_best: np.ndarray):
-        if self.best_value is None:
-            self.best_value, self.best_estimate = value.copy(), estimate.copy()
-        else:
-            better = estimate < self.best_estimate
-            self.best_value = np.where(better, value, self.best_value)
-            self.best_estimate = np.where(better, estimate, self.best_estimate)
+        better = estimate < self.best_estimate
+        self.best_value = np.where(better, value, self.best_value)
+        self.best_estimate = np.where(better, estimate, self.best_estimate)
         return np.minimum(row_best, estimate)
 
 
@@ -391,10 +409,16 @@ def complex_step(f: Callable[[np.ndarray], Any], x: Any) -> Differences:
     f''(x) - \tfrac{ih^3}{6} f'''(x) + \dots`, so the imaginary part carries :math:`f'` with
     no subtraction. With :math:`h = 10^{-20}\max(1, |x_i|)` the :math:`h^2 f'''/6` term is
     below :math:`\varepsilon|f'|` unless :math:`|f'''| > 10^{24}|f'|/s^2`, so the bound is
-    rounding alone: :math:`8\varepsilon(|J_{o,i}| + \max_k |J_{o,k}| + |f_o(x)|/s_i)`,
-    relative to the entry, to its output's gradient scale, and to the smallest slope that
-    float64 values of :math:`f_o` resolve over the length :math:`s_i = \max(1, |x_i|)`.
-    Costs :math:`1 + \mathrm{size}(x)` calls.
+    rounding alone,
+
+    .. math:: 8\varepsilon\,\bigl(|J_{o,i}| + \max_k |J_{o,k}| + |f_o(x)|/s_i
+              + |(H_o s)_i|\bigr), \qquad s_i = \max(1, |x_i|):
+
+    relative to the entry, to its output's gradient scale, to the smallest slope float64
+    values of :math:`f_o` resolve over the length :math:`s_i`, and to what rounding ``x``
+    into intermediates costs (``fl(100 * x)`` is off by :math:`\varepsilon\,100|x|`), with
+    :math:`H_o s` measured as :math:`(J(x + \delta s) - J(x))/\delta`,
+    :math:`\delta = 2^{-20}`. Costs :math:`2 + 2\,\mathrm{size}(x)` calls.
 
     Raises :class:`UnsupportedError` when ``f`` raises on complex input, returns a real
     dtype (or casts complex to real), or returns non-finite values. Code that is not
@@ -413,19 +437,17 @@ def complex_step(f: Callable[[np.ndarray], Any], x: Any) -> Differences:
     scale = np.maximum(1.0, np.abs(x))
     h = _COMPLEX_STEP * scale
     calls = _Calls(f, x, imaginary=True)
-    at_x = np.abs(calls.at().real)
     value = _complex_jacobian(calls, h)
     # Rounding x into f's intermediates (fl(100 x), fl(W @ x)) perturbs them by about
     # eps·s, which moves J by about eps·|H s|; J at x + delta·s measures H s.
-    shifted = _Calls(f, np.asarray(x + _SHIFT * scale), imaginary=True)
-    shifted.out_shape = calls.out_shape
+    shifted = _Calls(f, np.asarray(x + _SHIFT * scale), imaginary=True, out_shape=calls.out_shape)
     conditioning = np.abs(_complex_jacobian(shifted, h) - value) / _SHIFT
     axes = tuple(range(value.ndim - x.ndim, value.ndim))
     gradient_scale = np.max(np.abs(value), axis=axes, keepdims=True) if x.size else 0.0
     # A slope below eps·|f|/s moves f by less than an ulp over the length s: float64 code
     # cannot resolve it, so it floors every entry (tanh'(50) = 4e-43 comes out of NumPy's
     # complex tanh with only 9 correct digits).
-    unresolvable = np.multiply.outer(at_x, 1 / scale)
+    unresolvable = np.multiply.outer(np.abs(calls.at_x.real), 1 / scale)
     error = np.abs(value) + gradient_scale + unresolvable + conditioning
     error = _floored(_COMPLEX_ULPS * _EPS * error, value)
     calls.count += shifted.count
@@ -490,7 +512,9 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
     return replace(estimate, evaluations=counted.calls)
 
 
-def _holomorphic_along_probe(f: Callable[[np.ndarray], Any], x: np.ndarray, estimate) -> bool:
+def _holomorphic_along_probe(
+    f: Callable[[np.ndarray], Any], x: np.ndarray, estimate: Differences
+) -> bool:
     if x.size == 0:
         return True
     rng = np.random.default_rng(_PROBE_SEED)

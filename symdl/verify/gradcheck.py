@@ -52,7 +52,7 @@ def gradcheck(
 
     >>> import numpy as np
     >>> A = np.array([[2.0, 1.0], [0.5, 3.0]])
-    >>> f = lambda x: float(x.T @ A @ x)
+    >>> f = lambda x: (x.T @ A @ x).item()
     >>> gradcheck(f, lambda x: (A + A.T) @ x, np.array([[1.0], [2.0]])).verdict
     'verified'
     >>> gradcheck(f, lambda x: 2 * A @ x, np.array([[1.0], [2.0]])).verdict

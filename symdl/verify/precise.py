@@ -88,7 +88,7 @@ class Evaluator:
     """Evaluate expressions at one point, at ``dps`` significant digits.
 
     >>> x = sp.Symbol("x", real=True)
-    >>> str(Evaluator({x: mpmath.mpf(1)}, dps=30)(sigmoid(x)))
+    >>> mpmath.nstr(Evaluator({x: mpmath.mpf(1)}, dps=30)(sigmoid(x)), 30)
     '0.731058578630004879251159241822'
     """
 

@@ -33,9 +33,13 @@ class SymbolicOutcome:
 
 
 def elementary(e: sp.Basic) -> sp.Basic:
-    """``e`` with sigmoid and softplus written in exponentials."""
-    return e.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))).replace(
-        softplus, lambda a: sp.log(1 + sp.exp(a))
+    """``e`` with sigmoid, softplus and the hyperbolic functions written in exponentials."""
+    return (
+        e.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
+        .replace(softplus, lambda a: sp.log(1 + sp.exp(a)))
+        .replace(sp.tanh, lambda a: (sp.exp(2 * a) - 1) / (sp.exp(2 * a) + 1))
+        .replace(sp.sinh, lambda a: (sp.exp(a) - sp.exp(-a)) / 2)
+        .replace(sp.cosh, lambda a: (sp.exp(a) + sp.exp(-a)) / 2)
     )
 
 

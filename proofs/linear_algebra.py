@@ -20,9 +20,7 @@ def logdet_gradient():
     tags=["matrix", "quadratic-form"],
 )
 def quadratic_form_gradient():
-    general = check_derivative(
-        "x.T @ A @ x", "x", "(A + A.T) @ x", shapes={"A": "3x3", "x": "3"}
-    )
+    general = check_derivative("x.T @ A @ x", "x", "(A + A.T) @ x", shapes={"A": "3x3", "x": "3"})
     symmetric = check_derivative(
         "x.T @ A @ x", "x", "2*A @ x", shapes={"A": "3x3", "x": "3"}, assume={"A": "symmetric"}
     )
@@ -36,5 +34,6 @@ def quadratic_form_gradient():
 )
 def dense_tanh_layer_gradient():
     shapes = {"W": "3x2", "x": "2", "b": "3"}
-    return check_derivative("sum(tanh(W @ x + b))", "W", "(1 - tanh(W @ x + b)**2) @ x.T",
-                            shapes=shapes)
+    return check_derivative(
+        "sum(tanh(W @ x + b))", "W", "(1 - tanh(W @ x + b)**2) @ x.T", shapes=shapes
+    )

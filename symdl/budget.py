@@ -65,7 +65,7 @@ def _child(sender: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         import resource
 
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         used = _address_space()
         if used:
             limit = used + MEMORY_LIMIT

@@ -84,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
         help=f"time budget in seconds (default {DEFAULT_TIMEOUT:g})",
     )
     check.add_argument("--points", type=int, default=8, metavar="N", help="sample points (8)")
@@ -96,10 +99,19 @@ def _parser() -> argparse.ArgumentParser:
         help="run every proof in a folder and write the proof book",
         description="Run the proofs, print one verdict line per proof, write the report.",
     )
-    prove.add_argument("directory", nargs="?", default="proofs", metavar="DIR",
-                       help="the proofs folder (default: ./proofs)")
-    prove.add_argument("--out", default="proof-book.md", metavar="PATH",
-                       help="where to write the Markdown report (default proof-book.md)")
+    prove.add_argument(
+        "directory",
+        nargs="?",
+        default="proofs",
+        metavar="DIR",
+        help="the proofs folder (default: ./proofs)",
+    )
+    prove.add_argument(
+        "--out",
+        default="proof-book.md",
+        metavar="PATH",
+        help="where to write the Markdown report (default proof-book.md)",
+    )
     prove.add_argument("--json", action="store_true", help="print the results as JSON lines")
     return parser
 
@@ -129,8 +141,14 @@ def _add_pair(out: dict[str, str], text: str, option: str) -> None:
 def _check(args: argparse.Namespace) -> int:
     shapes = _pairs(args.shape, "--shape")
     assume = _pairs([[a] for a in args.assume], "--assume")
-    options = dict(shapes=shapes, assume=assume, points=args.points, precision=args.precision,
-                   timeout=args.timeout, seed=args.seed)
+    options = dict(
+        shapes=shapes,
+        assume=assume,
+        points=args.points,
+        precision=args.precision,
+        timeout=args.timeout,
+        seed=args.seed,
+    )
     if args.equals is not None:
         if args.wrt or args.claim:
             raise _UsageError("symdl check: use either --equals or --wrt with --claim")
@@ -151,20 +169,33 @@ def _prove(args: argparse.Namespace) -> int:
     width = max(len(r.verdict) for r in results)
     for r in results:
         if args.json:
-            print(json.dumps({"topic": r.proof.topic, "proof": r.proof.name, "title": r.proof.title,
-                              "verdict": r.verdict, "seconds": round(r.seconds, 3),
-                              "error": r.error}))
+            print(
+                json.dumps(
+                    {
+                        "topic": r.proof.topic,
+                        "proof": r.proof.name,
+                        "title": r.proof.title,
+                        "verdict": r.verdict,
+                        "seconds": round(r.seconds, 3),
+                        "error": r.error,
+                    }
+                )
+            )
         else:
             extra = f"  ({r.error})" if r.error else ""
-            print(f"{r.verdict:<{width}}  {r.proof.topic}: {r.proof.title}"
-                  f"  [{r.seconds:.2f} s]{extra}")
+            print(
+                f"{r.verdict:<{width}}  {r.proof.topic}: {r.proof.title}"
+                f"  [{r.seconds:.2f} s]{extra}"
+            )
     Path(args.out).write_text(render_markdown(results), encoding="utf-8")
     bad = [r for r in results if r.verdict in ("refuted", "error")]
     undecided = [r for r in results if r.verdict == "undecided"]
     ok = len(results) - len(bad) - len(undecided)
     if not args.json:
-        print(f"\n{ok} of {len(results)} proofs hold; {len(bad)} failed, "
-              f"{len(undecided)} undecided. Report written to {args.out}")
+        print(
+            f"\n{ok} of {len(results)} proofs hold; {len(bad)} failed, "
+            f"{len(undecided)} undecided. Report written to {args.out}"
+        )
     return 1 if bad else 2 if undecided else 0
 
 
@@ -195,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("symdl: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # a bug in symdl: one line, not a traceback
-        print(f"symdl: internal error ({type(err).__name__}: {err}); please report it",
-              file=sys.stderr)
+        print(
+            f"symdl: internal error ({type(err).__name__}: {err}); please report it",
+            file=sys.stderr,
+        )
         return INTERNAL_ERROR

@@ -125,7 +125,7 @@ class _Compiler:
             raise UnsupportedError(f"dimension {d} has no concrete size")
         return int(value)
 
-    def code(self, e: sp.Basic) -> Code:  # noqa: PLR0911 - one case per node kind
+    def code(self, e: sp.Basic) -> Code:
         if e in self.bound:
             return self.bound[e]
         if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
@@ -176,7 +176,9 @@ class _Compiler:
             inner.bound = {**self.bound, var: self.code(e.expr)}
             return inner.code(body)
         if isinstance(e, (sp.Max, sp.Min)):
-            name, np_fn = ("np.maximum", np.maximum) if isinstance(e, sp.Max) else ("np.minimum", np.minimum)
+            name, np_fn = (
+                ("np.maximum", np.maximum) if isinstance(e, sp.Max) else ("np.minimum", np.minimum)
+            )
             codes = [self.code(a) for a in e.args]
             s, f = codes[0]
             for s2, f2 in codes[1:]:
@@ -191,7 +193,7 @@ class _Compiler:
             if isinstance(e, cls):
                 s, f = self.code(e.args[0])
                 text = template.format(s) if "{}" in template else f"{template}({s})"
-                return text, (lambda g: lambda env: np_fn(g(env)))(f)
+                return text, (lambda g, fn=np_fn: lambda env: fn(g(env)))(f)
         raise UnsupportedError(f"no NumPy code for {type(e).__name__}: {e}")
 
     def _broadcastable(self, e: sp.Basic) -> Code:
@@ -246,9 +248,7 @@ class _Compiler:
             return f"{b}**{e}", lambda env: fb(env) ** k
         return f"{b}**({e})", lambda env: fb(env) ** fe(env)
 
-    def _call(
-        self, name: str, np_fn: Callable[..., Any], arg: sp.Basic, suffix: str = ""
-    ) -> Code:
+    def _call(self, name: str, np_fn: Callable[..., Any], arg: sp.Basic, suffix: str = "") -> Code:
         s, f = self.code(arg)
         return f"{name}({s}){suffix}", lambda env: np_fn(f(env))
 
@@ -265,9 +265,11 @@ class _Compiler:
 
     def _explicit_matrix(self, e: sp.ImmutableMatrix) -> Code:
         cells = [[self.code(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
-        text = "np.array([" + ", ".join(
-            "[" + ", ".join(s for s, _ in row) + "]" for row in cells
-        ) + "])"
+        text = (
+            "np.array(["
+            + ", ".join("[" + ", ".join(s for s, _ in row) + "]" for row in cells)
+            + "])"
+        )
         fns = [[f for _, f in row] for row in cells]
         return text, lambda env: np.array([[f(env) for f in row] for row in fns])
 
@@ -282,14 +284,26 @@ class _Compiler:
     def _condition(self, c: sp.Basic) -> Code:
         if c is sp.true:
             return "True", _const(True)
-        ops = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">",
-               sp.GreaterThan: ">=", sp.Equality: "==", sp.Unequality: "!="}
+        ops = {
+            sp.StrictLessThan: "<",
+            sp.LessThan: "<=",
+            sp.StrictGreaterThan: ">",
+            sp.GreaterThan: ">=",
+            sp.Equality: "==",
+            sp.Unequality: "!=",
+        }
         op = ops.get(type(c))
         if op is None:
             raise UnsupportedError(f"no NumPy code for the condition {c}")
         (ls, lf), (rs, rf) = self.code(c.lhs), self.code(c.rhs)
-        compare = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-                   "==": np.equal, "!=": np.not_equal}[op]
+        compare = {
+            "<": np.less,
+            "<=": np.less_equal,
+            ">": np.greater,
+            ">=": np.greater_equal,
+            "==": np.equal,
+            "!=": np.not_equal,
+        }[op]
         return f"{ls} {op} {rs}", lambda env: compare(lf(env), rf(env))
 
 

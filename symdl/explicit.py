@@ -58,7 +58,11 @@ class Instance:
                 )
             positive = scope.assume.get(name) == "positive"
             entries[name] = sp.ImmutableMatrix(
-                rows, cols, lambda i, j: _entry_symbol(name, i, j, rows, cols, positive)
+                rows,
+                cols,
+                lambda i, j, name=name, r=rows, c=cols, pos=positive: _entry_symbol(
+                    name, i, j, r, c, pos
+                ),
             )
         return cls(scope, dict(sizes), entries)
 
@@ -149,7 +153,7 @@ class _Lowering:
     def size(self, d: object) -> int:
         return _concrete(d if isinstance(d, int) else _as_dim(d), self.instance.sizes)
 
-    def _visit(self, e: sp.Basic) -> sp.Basic:  # noqa: PLR0911 - one case per node kind
+    def _visit(self, e: sp.Basic) -> sp.Basic:
         if isinstance(e, sp.MatrixSymbol):
             try:
                 return self.instance.entries[e.name]
@@ -224,5 +228,3 @@ def _as_dim(d: object) -> sp.Symbol:
     if isinstance(d, sp.Integer):
         return int(d)  # type: ignore[return-value]
     return d  # type: ignore[return-value]
-
-

@@ -16,7 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 __all__ = ["EntrySum", "LogSumExp", "sigmoid", "softplus"]
 
 
-class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower-case
+class sigmoid(sp.Function):
     r"""The logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`."""
 
     nargs = 1
@@ -48,10 +48,10 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower-cas
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(sp.Function):
     r"""Softplus :math:`\log(1 + e^{x})`, whose derivative is the sigmoid."""
 
     nargs = 1
@@ -78,7 +78,7 @@ class softplus(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
 
 
 class _Reduction(sp.Expr):
@@ -106,7 +106,7 @@ class _Reduction(sp.Expr):
         return f"{self.symbol}({printer._print(self.arg)})"
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
-        return r"\operatorname{%s}\left(%s\right)" % (self.latex_name, printer._print(self.arg))
+        return rf"\operatorname{{{self.latex_name}}}\left({printer._print(self.arg)}\right)"
 
 
 class EntrySum(_Reduction):

@@ -273,5 +273,3 @@ def _unshifted(node: ast.AST, offset: int) -> ast.AST:
     copy.col_offset = node.col_offset - offset  # type: ignore[attr-defined]
     copy.end_col_offset = node.end_col_offset  # type: ignore[attr-defined]
     return copy
-
-

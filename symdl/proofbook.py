@@ -85,8 +85,15 @@ def discover(directory: str | Path) -> list[Proof]:
             marked = getattr(value, "__symdl_proof__", None)
             if isinstance(marked, Proof) and getattr(value, "__module__", "") == module_name:
                 found.append(
-                    Proof(marked.title, marked.statement, marked.fn, marked.references,
-                          marked.tags, topic=path.stem, name=marked.name)
+                    Proof(
+                        marked.title,
+                        marked.statement,
+                        marked.fn,
+                        marked.references,
+                        marked.tags,
+                        topic=path.stem,
+                        name=marked.name,
+                    )
                 )
     return found
 
@@ -111,8 +118,12 @@ def run_proofs(proofs: Sequence[Proof]) -> list[ProofResult]:
             )
         except Exception as err:  # a broken proof is reported, the book goes on
             results.append(
-                ProofResult(p, "error", error=f"{type(err).__name__}: {err}",
-                            seconds=time.perf_counter() - start)
+                ProofResult(
+                    p,
+                    "error",
+                    error=f"{type(err).__name__}: {err}",
+                    seconds=time.perf_counter() - start,
+                )
             )
     return results
 
@@ -128,8 +139,7 @@ def render_markdown(results: Sequence[ProofResult]) -> str:
     for r in results:
         method = "; ".join(sorted({rep.method for rep in r.reports})) or r.error
         lines.append(
-            f"| {r.proof.topic} | {r.proof.title} | **{r.verdict}** | {method} | "
-            f"{r.seconds:.2f} |"
+            f"| {r.proof.topic} | {r.proof.title} | **{r.verdict}** | {method} | {r.seconds:.2f} |"
         )
     topic = None
     for r in results:
@@ -146,5 +156,3 @@ def render_markdown(results: Sequence[ProofResult]) -> str:
         for rep in r.reports:
             lines += ["", "```", str(rep), "```"]
     return "\n".join(lines) + "\n"
-
-

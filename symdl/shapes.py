@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
@@ -30,7 +29,7 @@ __all__ = [
     "shape_of",
 ]
 
-Dim = Union[int, sp.Symbol]
+Dim = int | sp.Symbol
 Shape = tuple[Dim, ...]
 
 #: The largest concrete dimension accepted for one axis of a declared matrix.

@@ -6,6 +6,8 @@ what lets reports show formulas the user can paste back into ``symdl check``.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
@@ -57,7 +59,7 @@ class _Printer:
         text, prec = self.text(expr)
         return f"({text})" if prec <= above else text
 
-    def text(self, e: sp.Basic) -> tuple[str, int]:  # noqa: PLR0911 - one case per node kind
+    def text(self, e: sp.Basic) -> tuple[str, int]:
         if e in self.bound:
             return self.bound[e]
         if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
@@ -150,7 +152,7 @@ class _Printer:
         if args[0] == -1 and len(args) == 2:
             return f"-{self.wrap(args[1], _NEG)}", _NEG
         out = self.wrap(args[0], _MUL - 1)
-        for prev, a in zip(args, args[1:]):
+        for prev, a in pairwise(args):
             op = "@" if is_array(prev) and is_array(a) else "*"
             out += f" {op} {self.wrap(a, _MUL)}" if op == "@" else f"*{self.wrap(a, _MUL)}"
         return out, _MUL

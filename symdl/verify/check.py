@@ -177,15 +177,23 @@ class _Check:
         )
         if symbolic.zero:
             self.evidence.append(
-                Evidence("symbolic", "proved", f"every entry of the difference reduces to 0 "
-                         f"({symbolic.method})", sizes=sizes)
+                Evidence(
+                    "symbolic",
+                    "proved",
+                    f"every entry of the difference reduces to 0 ({symbolic.method})",
+                    sizes=sizes,
+                )
             )
         elif symbolic.zero is None:
             self.evidence.append(Evidence("symbolic", "timeout", symbolic.reason, sizes=sizes))
         else:
             self.evidence.append(
-                Evidence("symbolic", "inconclusive", "the difference did not simplify to 0 "
-                         "(this alone refutes nothing)", sizes=sizes)
+                Evidence(
+                    "symbolic",
+                    "inconclusive",
+                    "the difference did not simplify to 0 (this alone refutes nothing)",
+                    sizes=sizes,
+                )
             )
         codes = self.generated_code(numeric)
         if outside:
@@ -406,5 +414,3 @@ def _residual_matrix(side: Side, residuals: tuple[sp.Basic, ...]) -> sp.Basic:
     if side.true.shape == (1, 1):
         return residuals[0]
     return sp.ImmutableMatrix(*side.true.shape, list(residuals))
-
-

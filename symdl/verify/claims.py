@@ -194,5 +194,3 @@ def shape_reason(problem: Problem) -> str:
     if problem.kind == "derivative" and problem.expected:
         reason += " (gradients are in denominator layout: the shape of the variable)"
     return reason
-
-

@@ -1,16 +1,10 @@
 r"""Finite differences: derivative estimates of NumPy code, each with an error bound.
 
-For :math:`f:\mathbb{R}^{S}\to\mathbb{R}^{O}` (``S = x.shape``, ``O`` any output shape) the
-estimators here return the Jacobian :math:`J_{o,i} = \partial f_o/\partial x_i` in the
-layout ``O + S`` and, next to it, an absolute error bound per entry from the method's error
-model. Callers derive their tolerances from that bound, so it errs on the large side.
-
-- :func:`central`: :math:`D(h) = \frac{f(x+h e_i) - f(x-h e_i)}{2h}`, error
-  :math:`O(h^2) + O(\varepsilon/h)`.
-- :func:`richardson`: Neville extrapolation of :math:`D(h)` to :math:`h \to 0` over a
-  ladder of steps, with the step chosen per entry from the tableau (Ridders' method).
-- :func:`complex_step`: :math:`\operatorname{Im} f(x + i h e_i)/h`, no cancellation.
-- :func:`differences`: complex step when ``f`` is holomorphic in its code, else Richardson.
+For :math:`f:\mathbb{R}^{S}\to\mathbb{R}^{O}` (``S = x.shape``, ``O`` any output shape),
+:func:`central`, :func:`richardson` and :func:`complex_step` estimate the Jacobian
+:math:`J_{o,i} = \partial f_o/\partial x_i` in the layout ``O + S`` together with an
+absolute error bound per entry from the method's error model; :func:`differences` picks
+one. Callers derive their tolerances from the bound, so it errs on the large side.
 
 ``f`` runs under ``np.errstate(over=, invalid=, divide="raise")``. Underflow is allowed:
 stable code underflows on purpose (``log1p(exp(-|x|))`` at ``|x| = 800``). A floating-point
@@ -145,21 +139,19 @@ class _Calls:
     def _checked(
         self, out: np.ndarray, index: tuple[int, ...] | None, entry: complex
     ) -> np.ndarray:
+        problem = ""
         if out.dtype.kind not in "biufc":
-            where = self._where(index, entry)
-            raise UnsupportedError(f"f returned a {out.dtype} array{where}; expected numbers")
-        if self.imaginary and out.dtype.kind != "c":
-            raise UnsupportedError(
-                f"f returned real dtype {out.dtype} for complex input"
-                f"{self._where(index, entry)}: it drops the imaginary part, so complex step "
-                "cannot see the derivative"
-            )
-        if not self.imaginary and out.dtype.kind == "c":
-            if np.any(out.imag != 0):
-                where = self._where(index, entry)
-                raise UnsupportedError(f"f returned complex values for real input{where}")
-            out = out.real
-        out = out.astype(np.complex128 if self.imaginary else np.float64)
+            problem = f"returned a {out.dtype} array, not numbers,"
+        elif self.imaginary and out.dtype.kind != "c":
+            # The imaginary part carries the derivative; a real result has dropped it.
+            problem = f"returned real dtype {out.dtype} for complex input"
+        elif not self.imaginary and out.dtype.kind == "c" and np.any(out.imag != 0):
+            problem = "returned complex values for real input"
+        if problem:
+            raise UnsupportedError(f"f {problem}{self._where(index, entry)}")
+        out = (out if self.imaginary else out.real).astype(
+            np.complex128 if self.imaginary else np.float64
+        )
         if not np.all(np.isfinite(out)):
             message = f"f returned non-finite values{self._where(index, entry)}"
             if self.imaginary:
@@ -294,9 +286,8 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     :math:`1 + 2(\mathrm{levels} + 20)\,\mathrm{size}(x)` calls. ``step`` reports the
     largest step evaluated.
 
-    Caveat: the estimate of the truncation error is empirical. Walking upward and stopping
-    early keeps the candidates near the balance point, where a spread that vanishes by
-    coincidence is unlikely; below it the a-priori rounding bound :math:`R` dominates.
+    Caveat: the truncation estimate is empirical. Walking upward and stopping early keeps
+    the candidates near the balance point, where spreads rarely vanish by coincidence.
 
     >>> d = richardson(np.exp, 1.0)
     >>> bool(abs(d.value - np.e) <= d.error <= 1e-11 * np.e)
@@ -384,13 +375,8 @@ class _Tableau:
                 # Against both order-(j-1) sub-ladders and the order-j ladder one step down:
                 # two equal D(h) in a row (a saturated tanh at a huge step) fool the first
                 # two comparisons, not the third.
-                spread = np.maximum.reduce(
-                    [
-                        np.abs(row[j] - row[j - 1]),
-                        np.abs(row[j] - above[j - 1]),
-                        np.abs(row[j] - above[j]),
-                    ]
-                )
+                spreads = (row[j] - row[j - 1], row[j] - above[j - 1], row[j] - above[j])
+                spread = np.max(np.abs(spreads), axis=0)
                 row_best = self._offer(row[j], spread + row_r[j], row_best)
         self.values, self.roundings = row, row_r
         return row_best
@@ -463,6 +449,9 @@ def _complex_jacobian(calls: _Calls, h: np.ndarray) -> np.ndarray:
     return _assembled(values, calls.out_shape, x.shape)
 
 
+_ESTIMATORS = {"central": central, "richardson": richardson, "complex-step": complex_step}
+
+
 class _Counted:
     """``f`` with a call counter, so `differences` reports every call it made."""
 
@@ -496,12 +485,8 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
         close = difflib.get_close_matches(method, METHODS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; methods are {METHODS}"
         raise UnknownNameError(f"no finite-difference method named {method!r}{hint}")
-    if method == "central":
-        return central(f, x)
-    if method == "richardson":
-        return richardson(f, x)
-    if method == "complex-step":
-        return complex_step(f, x)
+    if method != "auto":
+        return _ESTIMATORS[method](f, x)
     counted = _Counted(f)
     try:
         estimate = complex_step(counted, x)

@@ -89,13 +89,26 @@ def gradcheck(
             )
             if g.ndim == 2 and g.shape == point[i].shape[::-1]:
                 reason += "; the claim has the transposed shape"
-            return Report("refuted", _title(f, i), "shape", (Evidence("shape", "differ", reason),),
-                          diagnosis=(reason,), notes=tuple(notes))
+            return Report(
+                "refuted",
+                _title(f, i),
+                "shape",
+                (Evidence("shape", "differ", reason),),
+                diagnosis=(reason,),
+                notes=tuple(notes),
+            )
         fd, ev, bad, rows = _compare(f, point, i, g, method)
         evidence.append(ev)
         entries.extend(
-            Entry((k, *e.index) if len(targets) > 1 else e.index, e.claimed, e.true,
-                  e.abs_error, e.rel_error, e.tolerance) for e in rows
+            Entry(
+                (k, *e.index) if len(targets) > 1 else e.index,
+                e.claimed,
+                e.true,
+                e.abs_error,
+                e.rel_error,
+                e.tolerance,
+            )
+            for e in rows
         )
         if bad:
             mismatched = True
@@ -112,11 +125,24 @@ def gradcheck(
             f"claimed[{idx}]={worst.claimed:.6g}, finite differences give {worst.true:.6g} "
             f"(rel err {worst.rel_error:.2g}, tolerance {worst.tolerance:.1e})"
         )
-        return Report("refuted", title, "finite differences", tuple(evidence),
-                      counterexample={f"arg{i}": point[i].tolist() for i in targets},
-                      entries=tuple(entries[:5]), diagnosis=(lead, *findings), notes=tuple(notes))
-    return Report("verified", title, "finite differences at the given point", tuple(evidence),
-                  entries=tuple(e for e in entries[:5] if e.abs_error > 0), notes=tuple(notes))
+        return Report(
+            "refuted",
+            title,
+            "finite differences",
+            tuple(evidence),
+            counterexample={f"arg{i}": point[i].tolist() for i in targets},
+            entries=tuple(entries[:5]),
+            diagnosis=(lead, *findings),
+            notes=tuple(notes),
+        )
+    return Report(
+        "verified",
+        title,
+        "finite differences at the given point",
+        tuple(evidence),
+        entries=tuple(e for e in entries[:5] if e.abs_error > 0),
+        notes=tuple(notes),
+    )
 
 
 def _title(f: Callable[..., Any], *targets: int) -> str:
@@ -155,8 +181,14 @@ def _compare(
     scale = np.maximum(np.maximum(np.abs(claimed), np.abs(fd.value)), 1e-300)
     rel = err / scale
     rows = [
-        Entry(tuple(int(j) for j in idx), float(claimed[idx]), float(fd.value[idx]),
-              float(err[idx]), float(rel[idx]), float(tol[idx]))
+        Entry(
+            tuple(int(j) for j in idx),
+            float(claimed[idx]),
+            float(fd.value[idx]),
+            float(err[idx]),
+            float(rel[idx]),
+            float(tol[idx]),
+        )
         for idx in sorted(np.ndindex(err.shape), key=lambda j: -rel[j])[:5]
     ]
     nbad = int(np.count_nonzero(bad))

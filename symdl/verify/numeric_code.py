@@ -60,7 +60,7 @@ def fd_agreement(problem: Problem, values: list) -> Evidence:
             assert wrt is not None
             x0 = np.asarray(env[wrt], dtype=float)
 
-            def g(v: np.ndarray, env: dict = env, wrt: str = wrt) -> Any:
+            def g(v: np.ndarray, env: dict = env, wrt: str = wrt, code: Any = code) -> Any:
                 return code(**{**env, wrt: v})
 
             d = differences(g, x0, method="complex-step" if analytic else "richardson")
@@ -76,17 +76,21 @@ def fd_agreement(problem: Problem, values: list) -> Evidence:
             ok = ok and bool(np.all(err <= bound))
             count += 1
     method = " and ".join(sorted(methods))
-    return Evidence(
-        "finite-differences",
-        "agree" if ok else "differ",
-        f"{method} on the generated NumPy code; each entry within the method's error bound"
-        if ok
-        else f"{method} on the generated NumPy code disagrees with the true gradient beyond "
-        "the method's error bound",
-        points=count,
-        worst_error=worst,
-        tolerance=worst_tol,
-    ) if methods else Evidence("finite-differences", "skipped", "no points")
+    return (
+        Evidence(
+            "finite-differences",
+            "agree" if ok else "differ",
+            f"{method} on the generated NumPy code; each entry within the method's error bound"
+            if ok
+            else f"{method} on the generated NumPy code disagrees with the true gradient beyond "
+            "the method's error bound",
+            points=count,
+            worst_error=worst,
+            tolerance=worst_tol,
+        )
+        if methods
+        else Evidence("finite-differences", "skipped", "no points")
+    )
 
 
 def code_agreement(problem: Problem, values: list) -> Evidence:

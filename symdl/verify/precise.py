@@ -110,7 +110,7 @@ class Evaluator:
             self.memo[e] = hit
         return hit
 
-    def _visit(self, e: sp.Basic) -> mpmath.mpf:  # noqa: PLR0911 - one case per node kind
+    def _visit(self, e: sp.Basic) -> mpmath.mpf:
         if isinstance(e, sp.Symbol):
             try:
                 return mpmath.mpf(self.values[e])

@@ -33,8 +33,7 @@ METHODS = ("auto", "central", "richardson", "complex-step")
 
 _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
-# Rounding of one evaluation of f, in units of eps·|f|: a few operations' worth. The
-# tableau differences measure the actual noise too; this term is the floor under them.
+# Rounding of one evaluation of f in units of eps·|f|; Richardson's spreads also see it.
 _EVAL_ULPS = 4.0
 # Central differences: error ≈ |f'''| h²/6 + eps·|f|/h, balanced at h ≈ eps^(1/3).
 _CENTRAL_STEP = _EPS ** (1 / 3)
@@ -48,9 +47,11 @@ _STOP = 100.0
 # Complex step: no subtraction, so h only has to make the h² f''' term vanish.
 _COMPLEX_STEP = 1e-20
 _COMPLEX_ULPS = 8.0
-# Relative shift for the second Jacobian that measures how J reacts to rounding of x; any
-# size between eps^(1/2) and ~1e-3 gives the same order of magnitude, which is all we need.
+# Shift of the second complex-step Jacobian that measures how J reacts to rounding of x:
+# only its order of magnitude matters, and any shift in [eps^(1/2), 1e-3] gives it.
 _SHIFT = 2.0**-20
+_Fn = Callable[[np.ndarray], Any]
+_Shape = tuple[int, ...]
 # NumPy 1.25 moved the warning classes to np.exceptions; 2.0 removed the old names.
 _ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 # Direction of the holomorphy probe in `differences`; fixed so results are reproducible.
@@ -88,20 +89,15 @@ class _Calls:
     """Calls ``f`` at ``x`` and at perturbed copies, counts the calls, checks each result."""
 
     def __init__(
-        self,
-        f: Callable[[np.ndarray], Any],
-        x: np.ndarray,
-        *,
-        imaginary: bool = False,
-        out_shape: tuple[int, ...] | None = None,
+        self, f: _Fn, x: np.ndarray, *, imaginary: bool = False, out_shape: _Shape | None = None
     ):
         self.f, self.x, self.imaginary = f, x, imaginary
         self.count = 0
         self._expected = out_shape
         self.at_x = self.at()
-        self.out_shape: tuple[int, ...] = self.at_x.shape
+        self.out_shape: _Shape = self.at_x.shape
 
-    def at(self, index: tuple[int, ...] | None = None, entry: complex = 0.0) -> np.ndarray:
+    def at(self, index: _Shape | None = None, entry: complex = 0.0) -> np.ndarray:
         """``f`` at ``x`` with ``x[index]`` replaced by ``entry``."""
         point = self.x.astype(np.complex128 if self.imaginary else np.float64)
         if index is not None:
@@ -114,21 +110,16 @@ class _Calls:
                 warnings.simplefilter("error", _ComplexWarning)
                 with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                     out = np.asarray(self.f(point))
-        except FloatingPointError as err:
-            where = self._where(index, entry)
-            if self.imaginary:
-                raise UnsupportedError(f"f raised on complex input{where}: {err}") from err
-            raise _Failure(f"f raised FloatingPointError ({err}){where}") from err
         except Exception as err:
+            where, error = self._where(index, entry), f"{type(err).__name__}: {err}"
             if self.imaginary:
-                raise UnsupportedError(
-                    f"f does not accept complex input{self._where(index, entry)}: "
-                    f"{type(err).__name__}: {err}"
-                ) from err
+                raise UnsupportedError(f"f fails on complex input{where} ({error})") from err
+            if isinstance(err, FloatingPointError):
+                raise _Failure(f"f raised {error}{where}") from err
             raise
         return self._checked(out, index, entry)
 
-    def _where(self, index: tuple[int, ...] | None, entry: complex) -> str:
+    def _where(self, index: _Shape | None, entry: complex) -> str:
         if index == ():
             return f" at x = {entry!r}"
         point = f" at x = {np.array2string(self.x, threshold=12, floatmode='unique')}"
@@ -136,9 +127,7 @@ class _Calls:
             return point
         return f"{point} with x[{', '.join(map(str, index))}] = {entry!r}"
 
-    def _checked(
-        self, out: np.ndarray, index: tuple[int, ...] | None, entry: complex
-    ) -> np.ndarray:
+    def _checked(self, out: np.ndarray, index: _Shape | None, entry: complex) -> np.ndarray:
         problem = ""
         if out.dtype.kind not in "biufc":
             problem = f"returned a {out.dtype} array, not numbers,"
@@ -154,9 +143,7 @@ class _Calls:
         )
         if not np.all(np.isfinite(out)):
             message = f"f returned non-finite values{self._where(index, entry)}"
-            if self.imaginary:
-                raise UnsupportedError(message)
-            raise _Failure(message)
+            raise (UnsupportedError if self.imaginary else _Failure)(message)
         if self._expected is None:
             self._expected = out.shape
         elif out.shape != self._expected:
@@ -177,7 +164,7 @@ def _as_float64(x: Any) -> np.ndarray:
 
 
 def _central_difference(
-    calls: _Calls, index: tuple[int, ...], h: float
+    calls: _Calls, index: _Shape, h: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     r""":math:`D(h)`, a bound on its rounding error, and :math:`h`.
 
@@ -197,7 +184,7 @@ def _central_difference(
     return d, _EVAL_ULPS * _EPS * rounding / width, width / 2
 
 
-def _assembled(rows: list[np.ndarray], out_shape: tuple[int, ...], shape: tuple[int, ...]):
+def _assembled(rows: list[np.ndarray], out_shape: _Shape, shape: _Shape):
     """Per-entry arrays of shape ``out_shape``, in ``np.ndindex(shape)`` order → O + S."""
     stacked = np.array(rows, dtype=np.float64).reshape((len(rows), *out_shape))
     return np.moveaxis(stacked, 0, -1).reshape(out_shape + shape)
@@ -455,7 +442,7 @@ _ESTIMATORS = {"central": central, "richardson": richardson, "complex-step": com
 class _Counted:
     """``f`` with a call counter, so `differences` reports every call it made."""
 
-    def __init__(self, f: Callable[[np.ndarray], Any]):
+    def __init__(self, f: _Fn):
         self.f, self.calls = f, 0
 
     def __call__(self, point: np.ndarray) -> Any:
@@ -497,9 +484,7 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
     return replace(estimate, evaluations=counted.calls)
 
 
-def _holomorphic_along_probe(
-    f: Callable[[np.ndarray], Any], x: np.ndarray, estimate: Differences
-) -> bool:
+def _holomorphic_along_probe(f: _Fn, x: np.ndarray, estimate: Differences) -> bool:
     if x.size == 0:
         return True
     rng = np.random.default_rng(_PROBE_SEED)

@@ -100,7 +100,7 @@ def code_agreement(problem: Problem, values: list) -> Evidence:
         right = numpy_function(problem.claimed, problem.names, sizes=side.instance.sizes)
         for point, t, c in zip(pts, trues, claims):
             env = environment(side, point, problem.names)
-            with np.errstate(all="raise"):
+            with np.errstate(all="raise", under="ignore"):
                 a = np.asarray(left(**env), dtype=float).reshape(t.shape)
                 b = np.asarray(right(**env), dtype=float).reshape(c.shape)
             scale = max(float(np.max(np.abs(t))), 1e-300)

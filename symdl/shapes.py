@@ -195,9 +195,11 @@ def _checked(shape: Shape, name: str) -> Shape:
         raise ShapeError(f"{name}: shapes have 0 or 2 dimensions, got {shape!r}")
     out: list[Dim] = []
     for d in shape:
+        if isinstance(d, sp.Integer):
+            d = int(d)
         if isinstance(d, sp.Symbol):
-            out.append(dim_symbol(d.name))
-        elif isinstance(d, int) and 1 <= d <= MAX_CONCRETE_DIM:
+            out.append(d)  # the caller's own symbol, so its expressions keep matching
+        elif isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_CONCRETE_DIM:
             out.append(d)
         else:
             raise ShapeError(f"{name}: dimension {d!r} is not a positive integer or a symbol")

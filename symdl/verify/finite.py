@@ -104,11 +104,14 @@ class _Calls:
             point[index] = entry
         self.count += 1
         try:
-            with warnings.catch_warnings():
-                # A ComplexWarning means f cast the imaginary part away: complex step would
-                # then read a zero derivative.
-                warnings.simplefilter("error", _ComplexWarning)
-                with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                if self.imaginary:
+                    with warnings.catch_warnings():
+                        # A ComplexWarning means f cast the imaginary part away: complex
+                        # step would read a zero derivative.
+                        warnings.simplefilter("error", _ComplexWarning)
+                        out = np.asarray(self.f(point))
+                else:
                     out = np.asarray(self.f(point))
         except Exception as err:
             where, error = self._where(index, entry), f"{type(err).__name__}: {err}"
@@ -362,8 +365,8 @@ class _Tableau:
                 # Against both order-(j-1) sub-ladders and the order-j ladder one step down:
                 # two equal D(h) in a row (a saturated tanh at a huge step) fool the first
                 # two comparisons, not the third.
-                spreads = (row[j] - row[j - 1], row[j] - above[j - 1], row[j] - above[j])
-                spread = np.max(np.abs(spreads), axis=0)
+                spread = np.maximum(abs(row[j] - row[j - 1]), abs(row[j] - above[j - 1]))
+                spread = np.maximum(spread, abs(row[j] - above[j]))
                 row_best = self._offer(row[j], spread + row_r[j], row_best)
         self.values, self.roundings = row, row_r
         return row_best

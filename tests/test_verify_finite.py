@@ -329,7 +329,9 @@ def test_empty_x():
 
 
 def test_a_domain_error_names_the_entry_and_the_point():
-    with pytest.raises(UnsupportedError, match=r"x\[1\] = .*FloatingPointError|x\[1\]"):
+    with pytest.raises(
+        UnsupportedError, match=r"in log at x = \[1\.e\+00, 1\.e-09\] with x\[1\] = -"
+    ):
         central(np.log, np.array([1.0, 1e-9]))
     with pytest.raises(UnsupportedError, match="divide by zero"):
         richardson(np.log, np.array([0.0]))

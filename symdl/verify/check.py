@@ -163,7 +163,7 @@ class _Check:
             numeric = self.high_precision()
         except NoAdmissiblePoint as err:
             self.evidence.append(Evidence("high-precision", "inconclusive", str(err)))
-            return self.report("undecided", "none", notes=())
+            return self.report("undecided", "none")
         except UnsupportedError as err:
             self.evidence.append(Evidence("high-precision", "inconclusive", str(err)))
             return self.report("undecided", "none")
@@ -318,7 +318,6 @@ class _Check:
         assert m is not None
         side = m.side
         counterexample = _point_arrays(side, m.point, p)
-        counterexample = {**counterexample}
         values = next(v for v in numeric.values if v[0] is side)
         _, pts, trues, claims = values
         inputs = [_point_arrays(side, pt, p) for pt in pts]

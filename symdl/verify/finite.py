@@ -123,12 +123,12 @@ class _Calls:
         return self._checked(out, index, entry)
 
     def _where(self, index: _Shape | None, entry: complex) -> str:
+        shown = repr(complex(entry) if self.imaginary else float(entry.real))
         if index == ():
-            return f" at x = {entry!r}"
-        point = f" at x = {np.array2string(self.x, threshold=12, floatmode='unique')}"
-        if index is None:
-            return point
-        return f"{point} with x[{', '.join(map(str, index))}] = {entry!r}"
+            return f" at x = {shown}"
+        text = np.array2string(self.x, threshold=12, floatmode="unique", separator=", ")
+        point = f" at x = {' '.join(text.split())}"
+        return point if index is None else f"{point} with x[{', '.join(map(str, index))}] = {shown}"
 
     def _checked(self, out: np.ndarray, index: _Shape | None, entry: complex) -> np.ndarray:
         problem = ""
@@ -194,8 +194,7 @@ def _assembled(rows: list[np.ndarray], out_shape: _Shape, shape: _Shape):
 
 
 def _floored(error: np.ndarray, value: np.ndarray) -> np.ndarray:
-    # A zero bound would turn a caller's tolerance into exact equality, yet the last bits
-    # of any float64 estimate are noise.
+    # Never 0: that would make a caller's tolerance exact equality for a noisy estimate.
     return np.maximum(error, np.maximum(2 * _EPS * np.abs(value), _TINY))
 
 
@@ -304,7 +303,8 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
             except _Failure as failure:
                 if not tableau.ready:
                     raise UnsupportedError(
-                        f"{failure}; Richardson needs f on at least x_i ± {2 * h:.3g}"
+                        f"{failure}; Richardson needs three steps in f's domain, the "
+                        f"ladder stopped at ±{h:.3g}"
                     ) from failure.__cause__
                 break
             if tableau.rows > levels and np.all(row_best > _STOP * tableau.best_estimate):
@@ -322,11 +322,8 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
 
 
 class _Tableau:
-    """Neville's tableau in :math:`t = h^2`, grown one (larger) step at a time.
-
-    Keeps the previous row of extrapolants and of rounding bounds, and the best candidate
-    so far per output entry.
-    """
+    """Neville's tableau in :math:`t = h^2`, grown one (larger) step at a time; keeps the
+    last row of extrapolants and rounding bounds and the best candidate per output entry."""
 
     def __init__(self, levels: int):
         self.levels = levels

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print Markdown tables; their results are recorded in README."""

@@ -176,14 +176,7 @@ class _Compiler:
             inner.bound = {**self.bound, var: self.code(e.expr)}
             return inner.code(body)
         if isinstance(e, (sp.Max, sp.Min)):
-            name, np_fn = (
-                ("np.maximum", np.maximum) if isinstance(e, sp.Max) else ("np.minimum", np.minimum)
-            )
-            codes = [self.code(a) for a in e.args]
-            s, f = codes[0]
-            for s2, f2 in codes[1:]:
-                s, f = f"{name}({s}, {s2})", (lambda a, b: lambda env: np_fn(a(env), b(env)))(f, f2)
-            return s, f
+            return self._extremum(e)
         if isinstance(e, sp.Piecewise):
             return self._piecewise(e)
         table = dict(_REAL_FUNCTIONS)
@@ -191,10 +184,19 @@ class _Compiler:
             table.update(_COMPLEX_OVERRIDES)
         for cls, (template, np_fn) in table.items():
             if isinstance(e, cls):
-                s, f = self.code(e.args[0])
+                s, f = self.code(e.args[0])  # type: ignore[attr-defined]
                 text = template.format(s) if "{}" in template else f"{template}({s})"
                 return text, (lambda g, fn=np_fn: lambda env: fn(g(env)))(f)
         raise UnsupportedError(f"no NumPy code for {type(e).__name__}: {e}")
+
+    def _extremum(self, e: sp.Basic) -> Code:
+        name = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+        np_fn: Callable[..., Any] = np.maximum if isinstance(e, sp.Max) else np.minimum
+        codes = [self.code(a) for a in e.args]
+        s, f = codes[0]
+        for s2, f2 in codes[1:]:
+            s, f = f"{name}({s}, {s2})", (lambda a, b: lambda env: np_fn(a(env), b(env)))(f, f2)
+        return s, f
 
     def _broadcastable(self, e: sp.Basic) -> Code:
         # s·1 (a scalar broadcast to an array's shape) is just s under NumPy broadcasting

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
@@ -29,7 +30,7 @@ __all__ = [
     "shape_of",
 ]
 
-Dim = int | sp.Symbol
+Dim: TypeAlias = "int | sp.Symbol"
 Shape = tuple[Dim, ...]
 
 #: The largest concrete dimension accepted for one axis of a declared matrix.

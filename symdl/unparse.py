@@ -104,7 +104,7 @@ class _Printer:
             return f"heaviside({self.text(e.args[0])[0]})", _ATOM
         for cls, name in _CALLS.items():
             if isinstance(e, cls):
-                return f"{name}({self.text(e.args[0])[0]})", _ATOM
+                return f"{name}({self.text(e.args[0])[0]})", _ATOM  # type: ignore[attr-defined]
         raise ValueError(f"no input-language form for {type(e).__name__}: {e}")
 
     def _chain(self, args: tuple[sp.Basic, ...], prec: int) -> list[str]:

@@ -77,7 +77,10 @@ def gradcheck(
         raise ValueError(
             f"grad_f returned {len(claimed)} arrays for {len(targets)} inputs (wrt={targets})"
         )
-    evidence, entries, findings, mismatched = [], [], [], False
+    evidence: list[Evidence] = []
+    entries: list[Entry] = []
+    findings: list[str] = []
+    mismatched = False
     for k, (i, g) in enumerate(zip(targets, claimed)):
         g = np.asarray(g)
         if g.shape != point[i].shape and g.size == point[i].size and g.ndim == 0:

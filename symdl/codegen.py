@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 from scipy import special
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
 from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
@@ -153,6 +154,8 @@ class _Compiler:
             return self._call("np.linalg.inv", np.linalg.inv, e.arg)
         if isinstance(e, sp.Determinant):
             return self._call("np.linalg.det", np.linalg.det, e.arg)
+        if isinstance(e, DiagMatrix):
+            return self._call("np.diagflat", np.diagflat, e.args[0])
         if isinstance(e, sp.Trace):
             return self._call("np.trace", np.trace, e.arg)
         if isinstance(e, EntrySum):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
 from symdl.nodes import EntrySum, LogSumExp
@@ -197,6 +198,8 @@ class _Lowering:
             return sp.ImmutableMatrix(m.adjugate() / m.det(method="berkowitz"))
         if isinstance(e, sp.Determinant):
             return self._square(e.arg, "determinant").det(method="berkowitz")
+        if isinstance(e, DiagMatrix):
+            return sp.ImmutableMatrix(sp.diag(*list(self.visit(e.args[0]))))
         if isinstance(e, sp.Trace):
             return self.visit(e.arg).trace()
         if isinstance(e, (EntrySum, LogSumExp)):

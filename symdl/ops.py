@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symdl.errors import ShapeError
@@ -166,6 +167,17 @@ def _inv(a: sp.Basic) -> sp.Basic:
     return sp.Inverse(a)
 
 
+def _diag(a: sp.Basic) -> sp.Basic:
+    if not is_array(a):
+        return a
+    if 1 not in shape_of(a):
+        raise ShapeError(
+            f"diag() takes a vector and builds a diagonal matrix, got shape "
+            f"{format_shape(shape_of(a))}"
+        )
+    return DiagMatrix(a)
+
+
 def _sum(a: sp.Basic) -> sp.Basic:
     return EntrySum(a) if is_array(a) else a
 
@@ -246,6 +258,7 @@ for _name, _build, _doc in [
     ("det", _det, "determinant"),
     ("logdet", lambda a: sp.log(_det(a)), "log of the determinant (needs det > 0)"),
     ("inv", _inv, "matrix inverse"),
+    ("diag", _diag, "diagonal matrix with a vector on its diagonal"),
     ("norm", _norm, "Frobenius norm (2-norm of a vector)"),
     ("softmax", _softmax, "softmax over all entries"),
     ("log_softmax", _log_softmax, "log of softmax over all entries"),

@@ -10,6 +10,7 @@ from itertools import pairwise
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
 from symdl.ops import is_array
@@ -36,6 +37,7 @@ _CALLS: dict[type, str] = {
     sp.Trace: "tr",
     sp.Determinant: "det",
     sp.Inverse: "inv",
+    DiagMatrix: "diag",
     EntrySum: "sum",
     LogSumExp: "logsumexp",
 }
@@ -75,6 +77,9 @@ class _Printer:
             return repr(float(e)), (_ATOM if e >= 0 else _NEG)
         # matrix classes first: MatAdd and MatMul subclass Add and Mul
         if isinstance(e, sp.MatAdd):
+            inner = _log_softmax_of(e)
+            if inner is not None:
+                return f"log_softmax({self.text(inner)[0]})", _ATOM
             return self._add(list(e.args)), _ADD
         if isinstance(e, sp.MatMul):
             return self._matmul(e)
@@ -149,6 +154,8 @@ class _Printer:
 
     def _matmul(self, e: sp.MatMul) -> tuple[str, int]:
         args = list(e.args)
+        if len(args) == 2 and isinstance(args[1], sp.OneMatrix):
+            return self.text(args[0])  # a scalar broadcast against an array
         if args[0] == -1 and len(args) == 2:
             return f"-{self.wrap(args[1], _NEG)}", _NEG
         out = self.wrap(args[0], _MUL - 1)
@@ -164,10 +171,29 @@ class _Printer:
 
     def _elementwise(self, e: ElementwiseApplyFunction) -> tuple[str, int]:
         (var,), body = e.function.variables, e.function.expr
+        if body == sp.exp(var) and isinstance(e.expr, sp.MatAdd):
+            inner = _log_softmax_of(e.expr)
+            if inner is not None:
+                return f"softmax({self.text(inner)[0]})", _ATOM
         arg_text, arg_prec = self.text(e.expr)
         inner = _Printer()
         inner.bound = {**self.bound, var: (arg_text, arg_prec)}
         return inner.text(body)
+
+
+def _log_softmax_of(e: sp.MatAdd) -> sp.Basic | None:
+    """``z`` if ``e`` is ``z − logsumexp(z)`` as the parser builds it, else ``None``."""
+    if len(e.args) != 2:
+        return None
+    z, shift = e.args
+    if (
+        isinstance(shift, sp.MatMul)
+        and len(shift.args) == 2
+        and isinstance(shift.args[1], sp.OneMatrix)
+        and shift.args[0] == -LogSumExp(z)
+    ):
+        return z
+    return None
 
 
 def _negated(term: sp.Basic) -> sp.Basic | None:
@@ -176,6 +202,13 @@ def _negated(term: sp.Basic) -> sp.Basic | None:
         return sp.Mul(*term.args[1:])
     if isinstance(term, sp.MatMul) and term.args[0] == -1 and len(term.args) == 2:
         return term.args[1]
+    if (
+        isinstance(term, sp.MatMul)
+        and len(term.args) == 2
+        and isinstance(term.args[1], sp.OneMatrix)
+        and term.args[0].could_extract_minus_sign()
+    ):
+        return sp.MatMul(-term.args[0], term.args[1])
     if isinstance(term, sp.Number) and term < 0:
         return -term
     return None

@@ -24,7 +24,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
+from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 
 __all__ = ["NON_ANALYTIC", "NumpyFunction", "numpy_function"]
 
@@ -102,6 +102,7 @@ _REAL_FUNCTIONS: dict[type, tuple[str, Callable[..., Any]]] = {
     sp.cosh: ("np.cosh", np.cosh),
     sp.tanh: ("np.tanh", np.tanh),
     sp.erf: ("special.erf", special.erf),
+    sp.erfc: ("special.erfc", special.erfc),
     sp.Abs: ("np.abs", np.abs),
     sp.sign: ("np.sign", np.sign),
     sigmoid: ("special.expit", special.expit),
@@ -154,6 +155,12 @@ class _Compiler:
             return self._call("np.linalg.inv", np.linalg.inv, e.arg)
         if isinstance(e, sp.Determinant):
             return self._call("np.linalg.det", np.linalg.det, e.arg)
+        if isinstance(e, FilledLike):
+            fill = float(e.value)
+            s, f = self.code(e.arg)
+            return f"np.full_like({s}, {fill!r})", lambda env: np.full_like(
+                f(env), fill, dtype=float
+            )
         if isinstance(e, DiagMatrix):
             return self._call("np.diagflat", np.diagflat, e.args[0])
         if isinstance(e, sp.Trace):

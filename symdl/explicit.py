@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, LogSumExp
+from symdl.nodes import EntrySum, FilledLike, LogSumExp
 from symdl.shapes import Scope, format_shape
 
 __all__ = ["MAX_ENTRIES", "MAX_EXPANDED_SQUARE", "Instance", "instances"]
@@ -198,6 +198,9 @@ class _Lowering:
             return sp.ImmutableMatrix(m.adjugate() / m.det(method="berkowitz"))
         if isinstance(e, sp.Determinant):
             return self._square(e.arg, "determinant").det(method="berkowitz")
+        if isinstance(e, FilledLike):
+            rows, cols = self.visit(e.arg).shape
+            return sp.ImmutableMatrix(rows, cols, [e.value] * (rows * cols))
         if isinstance(e, DiagMatrix):
             return sp.ImmutableMatrix(sp.diag(*list(self.visit(e.args[0]))))
         if isinstance(e, sp.Trace):

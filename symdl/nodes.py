@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-__all__ = ["EntrySum", "LogSumExp", "sigmoid", "softplus"]
+__all__ = ["EntrySum", "FilledLike", "LogSumExp", "sigmoid", "softplus"]
 
 
 class sigmoid(sp.Function):
@@ -133,3 +133,36 @@ class LogSumExp(_Reduction):
         if isinstance(arg, sp.MatrixBase):
             return sp.log(sp.Add(*[sp.exp(v) for v in arg]))
         return self.func(arg)
+
+
+class FilledLike(MatrixExpr):  # type: ignore[misc]
+    """An array of one constant with the shape of another: ``ones_like(a)``, ``zeros_like(a)``.
+
+    It keeps its argument so that it prints back as written and carries its shape even
+    when the dimensions are symbolic.
+    """
+
+    def __new__(cls, arg: sp.Basic, value: sp.Basic):  # type: ignore[no-untyped-def]
+        return MatrixExpr.__new__(cls, arg, sp.Integer(value) if isinstance(value, int) else value)
+
+    @property
+    def arg(self) -> sp.Basic:
+        return self.args[0]
+
+    @property
+    def value(self) -> sp.Basic:
+        return self.args[1]
+
+    @property
+    def shape(self):  # type: ignore[no-untyped-def]
+        return self.arg.shape
+
+    def _entry(self, i, j, **kwargs):  # type: ignore[no-untyped-def]
+        return self.value
+
+    def _eval_transpose(self):  # type: ignore[no-untyped-def]
+        return sp.OneMatrix(*self.shape[::-1]) * self.value
+
+    def _sympystr(self, printer):  # type: ignore[no-untyped-def]
+        name = "ones_like" if self.value == 1 else "zeros_like" if self.value == 0 else "full_like"
+        return f"{name}({printer._print(self.arg)})"

@@ -18,7 +18,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symdl.errors import ShapeError
-from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
+from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 from symdl.registry import Registry
 from symdl.shapes import format_shape, shape_of
 
@@ -178,6 +178,14 @@ def _diag(a: sp.Basic) -> sp.Basic:
     return DiagMatrix(a)
 
 
+def _ones_like(a: sp.Basic) -> sp.Basic:
+    return FilledLike(a, 1) if is_array(a) else sp.S.One
+
+
+def _zeros_like(a: sp.Basic) -> sp.Basic:
+    return FilledLike(a, 0) if is_array(a) else sp.S.Zero
+
+
 def _sum(a: sp.Basic) -> sp.Basic:
     return EntrySum(a) if is_array(a) else a
 
@@ -248,6 +256,7 @@ for _name, _f, _doc in [
     ("relu", lambda v: sp.Max(0, v), "max(0, x)"),
     ("heaviside", sp.Heaviside, "unit step, 1/2 at 0"),
     ("erf", sp.erf, "error function"),
+    ("erfc", sp.erfc, "complementary error function 1 − erf(x)"),
 ]:
     _elementwise_entry(_name, _f, _doc)
 
@@ -259,6 +268,8 @@ for _name, _build, _doc in [
     ("logdet", lambda a: sp.log(_det(a)), "log of the determinant (needs det > 0)"),
     ("inv", _inv, "matrix inverse"),
     ("diag", _diag, "diagonal matrix with a vector on its diagonal"),
+    ("ones_like", _ones_like, "an array of ones of the argument's shape"),
+    ("zeros_like", _zeros_like, "an array of zeros of the argument's shape"),
     ("norm", _norm, "Frobenius norm (2-norm of a vector)"),
     ("softmax", _softmax, "softmax over all entries"),
     ("log_softmax", _log_softmax, "log of softmax over all entries"),

@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from symdl.nodes import EntrySum, LogSumExp, sigmoid, softplus
+from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 from symdl.ops import is_array
 
 __all__ = ["to_text"]
@@ -31,6 +31,7 @@ _CALLS: dict[type, str] = {
     sp.cosh: "cosh",
     sp.tanh: "tanh",
     sp.erf: "erf",
+    sp.erfc: "erfc",
     sp.Heaviside: "heaviside",
     sigmoid: "sigmoid",
     softplus: "softplus",
@@ -95,6 +96,9 @@ class _Printer:
             return f"{self.wrap(e.arg, _POW)}.T", _ATOM
         if isinstance(e, sp.OneMatrix):
             return "1", _ATOM
+        if isinstance(e, FilledLike):
+            name = "ones_like" if e.value == 1 else "zeros_like"
+            return f"{name}({self.text(e.arg)[0]})", _ATOM
         if isinstance(e, ElementwiseApplyFunction):
             return self._elementwise(e)
         if isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-__all__ = ["X", "Y", "Z", "Activation", "Loss", "Parameter"]
+__all__ = ["Activation", "Loss", "Parameter", "X", "Y", "Z"]
 
 #: The input of an activation (a real scalar; vector activations use ``Z``).
 X = sp.Symbol("x", real=True)

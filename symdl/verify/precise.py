@@ -64,6 +64,7 @@ _FUNCTIONS: dict[type, Callable[..., mpmath.mpf]] = {
     sp.cosh: mpmath.cosh,
     sp.tanh: mpmath.tanh,
     sp.erf: mpmath.erf,
+    sp.erfc: mpmath.erfc,
     sp.Abs: abs,
     sp.sign: _sign,
     sp.Heaviside: _heaviside,

@@ -24,7 +24,8 @@ def test_add_get_and_order():
 def test_unknown_name_suggests_close_matches():
     things = Registry[Thing]("activation")
     things.add(Thing("gelu"))
-    with pytest.raises(UnknownNameError, match=r"no activation named 'gleu'; did you mean 'gelu'\?"):
+    expected = r"no activation named 'gleu'; did you mean 'gelu'\?"
+    with pytest.raises(UnknownNameError, match=expected):
         things.get("gleu")
     with pytest.raises(UnknownNameError, match=r"^no activation named 'zzz'$"):
         things.get("zzz")

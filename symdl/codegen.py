@@ -21,12 +21,14 @@ import numpy as np
 import sympy as sp
 from scipy import special
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.codegen.cfunctions import expm1, log1p
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import EntrySum, FilledLike, LogSumExp, ndtr, sigmoid, softplus
+from symdl.stable import stabilize
 
-__all__ = ["NON_ANALYTIC", "NumpyFunction", "numpy_function"]
+__all__ = ["NON_ANALYTIC", "NumpyFunction", "elementwise_function", "numpy_function"]
 
 Env = Mapping[str, Any]
 Code = tuple[str, Callable[[Env], Any]]
@@ -58,9 +60,16 @@ def numpy_function(
     *,
     sizes: Mapping[sp.Symbol, int] | None = None,
     complex_safe: bool = False,
+    stable: bool = True,
     name: str = "f",
 ) -> NumpyFunction:
     """Compile ``expr`` into NumPy code taking the arrays ``names`` (in that order).
+
+    With ``stable`` (the default) the expression is first rewritten by
+    :func:`symdl.stable.stabilize` (``1 − σ(x)`` → ``σ(−x)``, ``exp(x) − 1`` → ``expm1(x)``,
+    …), so the code is accurate over the whole float64 range. Branches of a ``Piecewise``
+    are computed for every entry and selected, with floating-point warnings from the
+    branches that are not selected suppressed; a nan in a condition gives a nan result.
 
     >>> from symdl.parse import parse
     >>> f = numpy_function(parse("sum((W @ x - y)**2)", {"W": "2x2", "x": "2", "y": "2"}),
@@ -71,9 +80,76 @@ def numpy_function(
     >>> float(f(np.eye(2), np.ones((2, 1)), np.zeros((2, 1))))
     2.0
     """
+    if stable:
+        expr = stabilize(expr)
     source, fn = _Compiler(dict(sizes or {}), complex_safe).code(expr)
     text = f"def {name}({', '.join(names)}):\n    return {source}"
     return NumpyFunction(tuple(names), text, fn)
+
+
+def elementwise_function(
+    expr: sp.Expr,
+    var: sp.Symbol,
+    *,
+    limits: tuple[sp.Expr, sp.Expr] | None = None,
+    name: str = "f",
+) -> NumpyFunction:
+    """Stable NumPy code for a scalar function of ``var``, applied to every entry of an array.
+
+    The formula runs on the finite entries only; ``±inf`` entries get the ``limits`` of the
+    function at ``∓∞``/``+∞`` (nan where a limit is not given or not a real number), and
+    nan entries stay nan — so no input raises a floating-point warning.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> f = elementwise_function(x * sigmoid(x), x, limits=(sp.Integer(0), sp.oo))
+    >>> print(f.source)
+    def f(x):
+        x = np.asarray(x, dtype=float)
+        out = np.full(x.shape, np.nan)
+        finite = np.isfinite(x)
+        out[finite] = (lambda x: x*special.expit(x))(x[finite])
+        out[x == -np.inf] = 0.0
+        out[x == np.inf] = np.inf
+        return out
+    >>> f(np.array([-np.inf, -1000.0, 0.0, np.inf, np.nan])).tolist()
+    [0.0, -0.0, 0.0, inf, nan]
+    """
+    core = numpy_function(expr, [var.name])
+    body = core.source.split("return ", 1)[1]
+    low, high = (_limit_value(v) for v in (limits or (sp.nan, sp.nan)))
+    lines = [
+        f"def {name}({var.name}):",
+        f"    {var.name} = np.asarray({var.name}, dtype=float)",
+        f"    out = np.full({var.name}.shape, np.nan)",
+        f"    finite = np.isfinite({var.name})",
+        f"    out[finite] = (lambda {var.name}: {body})({var.name}[finite])",
+    ]
+    for sign, value in (("-", low), ("", high)):
+        if not np.isnan(value):
+            shown = "np.inf" if value == np.inf else "-np.inf" if value == -np.inf else repr(value)
+            lines.append(f"    out[{var.name} == {sign}np.inf] = {shown}")
+    lines.append("    return out")
+
+    def run(env: Env) -> Any:
+        v = np.asarray(env[var.name], dtype=float)
+        out = np.full(v.shape, np.nan)
+        finite = np.isfinite(v)
+        out[finite] = core(v[finite])
+        out[v == -np.inf] = low
+        out[v == np.inf] = high
+        return out
+
+    return NumpyFunction((var.name,), "\n".join(lines), run)
+
+
+def _limit_value(v: sp.Expr) -> float:
+    if v is sp.oo:
+        return float("inf")
+    if v is sp.S.NegativeInfinity:
+        return float("-inf")
+    if isinstance(v, sp.Expr) and v.is_number and v.is_real and v.is_finite:
+        return float(sp.N(v, 20))
+    return float("nan")
 
 
 def _const(value: Any) -> Callable[[Env], Any]:
@@ -103,6 +179,9 @@ _REAL_FUNCTIONS: dict[type, tuple[str, Callable[..., Any]]] = {
     sp.tanh: ("np.tanh", np.tanh),
     sp.erf: ("special.erf", special.erf),
     sp.erfc: ("special.erfc", special.erfc),
+    ndtr: ("special.ndtr", special.ndtr),
+    expm1: ("np.expm1", np.expm1),
+    log1p: ("np.log1p", np.log1p),
     sp.Abs: ("np.abs", np.abs),
     sp.sign: ("np.sign", np.sign),
     sigmoid: ("special.expit", special.expit),
@@ -138,13 +217,17 @@ class _Compiler:
         if isinstance(e, (sp.Rational, sp.Float)) or e in (sp.pi, sp.E):
             v = float(e)
             return repr(v), _const(v)
+        if isinstance(e, sp.Expr) and not isinstance(e, sp.MatrixExpr) and e.is_number:
+            return self._number(e)
         if isinstance(e, sp.MatAdd):
             return self._sum([self._broadcastable(a) for a in e.args])
         if isinstance(e, sp.MatMul):
             return self._matmul(e.args)
         if isinstance(e, sp.Add):
             return self._sum([self.code(a) for a in e.args])
-        if isinstance(e, (sp.Mul, sp.HadamardProduct)):
+        if isinstance(e, sp.Mul):
+            return self._product(self._factors(e))
+        if isinstance(e, sp.HadamardProduct):
             return self._product([self.code(a) for a in e.args])
         if isinstance(e, (sp.Pow, sp.HadamardPower)):
             return self._pow(e.args[0], e.args[1])
@@ -198,6 +281,27 @@ class _Compiler:
                 text = template.format(s) if "{}" in template else f"{template}({s})"
                 return text, (lambda g, fn=np_fn: lambda env: fn(g(env)))(f)
         raise UnsupportedError(f"no NumPy code for {type(e).__name__}: {e}")
+
+    def _factors(self, e: sp.Mul) -> list[Code]:
+        """The factors of a product, its number factors folded into one constant first."""
+        numbers = [a for a in e.args if a.is_number]
+        others = [self.code(a) for a in e.args if not a.is_number]
+        if not numbers:
+            return others
+        coefficient = sp.Mul(*numbers)
+        if coefficient == 1 and others:
+            return others
+        return [
+            self.code(coefficient) if coefficient.is_Integer else self._number(coefficient)
+        ] + others
+
+    def _number(self, e: sp.Expr) -> Code:
+        """A constant expression (``sqrt(2/pi)``, SELU's λ) folded to the nearest float."""
+        value = sp.N(e, 30)
+        if not value.is_real:
+            raise UnsupportedError(f"the constant {e} is not real")
+        v = float(value)
+        return repr(v), _const(v)
 
     def _extremum(self, e: sp.Basic) -> Code:
         name = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
@@ -288,10 +392,20 @@ class _Compiler:
     def _piecewise(self, e: sp.Piecewise) -> Code:
         values = [self.code(v) for v, _ in e.args]
         conds = [self._condition(c) for _, c in e.args]
+        operands = [self.code(a) for _, c in e.args if c is not sp.true for a in c.args]
         text = "np.select([{}], [{}])".format(
             ", ".join(s for s, _ in conds), ", ".join(s for s, _ in values)
         )
-        return text, lambda env: np.select([c(env) for _, c in conds], [v(env) for _, v in values])
+
+        def run(env: Env) -> Any:
+            with np.errstate(all="ignore"):  # branches that are not selected may overflow
+                picked = np.select([c(env) for _, c in conds], [v(env) for _, v in values])
+            unknown = np.zeros(np.shape(picked), dtype=bool)
+            for _, f in operands:
+                unknown = unknown | np.isnan(f(env))
+            return np.where(unknown, np.nan, picked) if unknown.any() else picked
+
+        return text, run
 
     def _condition(self, c: sp.Basic) -> Code:
         if c is sp.true:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-__all__ = ["EntrySum", "FilledLike", "LogSumExp", "sigmoid", "softplus"]
+__all__ = ["EntrySum", "FilledLike", "LogSumExp", "ndtr", "sigmoid", "softplus"]
 
 
 class sigmoid(sp.Function):
@@ -49,6 +49,44 @@ class sigmoid(sp.Function):
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+class ndtr(sp.Function):
+    r"""The standard normal CDF :math:`\Phi(x) = (1 + \operatorname{erf}(x/\sqrt2))/2`.
+
+    Unlike ``erfc``, SymPy does not rewrite ``ndtr(−x)``, so the stable form survives.
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):  # type: ignore[no-untyped-def]
+        if arg.is_zero:
+            return sp.S.Half
+        if arg is sp.S.Infinity:
+            return sp.S.One
+        if arg is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):  # type: ignore[no-untyped-def]
+        u = self.args[0]
+        return sp.exp(-(u**2) / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_rewrite_as_erf(self, arg, **kwargs):  # type: ignore[no-untyped-def]
+        return (1 + sp.erf(arg / sp.sqrt(2))) / 2
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        return self.rewrite(sp.erf)._eval_evalf(prec)
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return rf"\Phi\left({printer._print(self.args[0])}\right)"
 
 
 class softplus(sp.Function):

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 
 import mpmath
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import sigmoid, softplus
+from symdl.nodes import ndtr, sigmoid, softplus
 
 __all__ = ["Evaluator", "NotAdmissible"]
 
@@ -26,6 +27,12 @@ def _log(v: mpmath.mpf) -> mpmath.mpf:
     if v <= 0:
         raise NotAdmissible(f"log of {mpmath.nstr(v, 5)}")
     return mpmath.log(v)
+
+
+def _log1p(v: mpmath.mpf) -> mpmath.mpf:
+    if v <= -1:
+        raise NotAdmissible(f"log1p of {mpmath.nstr(v, 5)}")
+    return mpmath.log1p(v)
 
 
 def _heaviside(v: mpmath.mpf, h0: mpmath.mpf | None = None) -> mpmath.mpf:
@@ -71,6 +78,9 @@ _FUNCTIONS: dict[type, Callable[..., mpmath.mpf]] = {
     sp.DiracDelta: _dirac,
     sigmoid: _sigmoid,
     softplus: _softplus,
+    ndtr: mpmath.ncdf,
+    expm1: mpmath.expm1,
+    log1p: _log1p,
     sp.Max: max,
     sp.Min: min,
 }

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from scipy import special
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
@@ -291,9 +291,8 @@ class _Compiler:
         coefficient = sp.Mul(*numbers)
         if coefficient == 1 and others:
             return others
-        return [
-            self.code(coefficient) if coefficient.is_Integer else self._number(coefficient)
-        ] + others
+        folded = self.code(coefficient) if coefficient.is_Integer else self._number(coefficient)
+        return [folded, *others]
 
     def _number(self, e: sp.Expr) -> Code:
         """A constant expression (``sqrt(2/pi)``, SELU's λ) folded to the nearest float."""

@@ -40,10 +40,12 @@ _MAGNITUDES = (1e-300, 1e-30, 1e-8, 1e-3, 0.5, 1.0, 2.5, 3.0, 6.0, 10.0, 30.0, 3
 _MAGNITUDES += (100.0, 700.0, 710.0, 1e3, 1e4)
 #: The probe grid: both signs of every magnitude, zero, ±inf and nan.
 GRID: tuple[float, ...] = (
-    tuple(-m for m in reversed(_MAGNITUDES))
-    + (0.0,)
-    + _MAGNITUDES
-    + (-math.inf, math.inf, math.nan)
+    *(-m for m in reversed(_MAGNITUDES)),
+    0.0,
+    *_MAGNITUDES,
+    -math.inf,
+    math.inf,
+    math.nan,
 )
 
 
@@ -131,7 +133,8 @@ def probe(
 
 
 def _run(fn: Callable[[np.ndarray], np.ndarray], g: float) -> tuple[float, list[str]]:
-    with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+    numpy_defaults = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
+    with warnings.catch_warnings(record=True) as caught, numpy_defaults:
         warnings.simplefilter("always")
         out = np.asarray(fn(np.array([g])), dtype=float)
     value = float(out.reshape(-1)[0]) if out.size else math.nan

@@ -36,8 +36,8 @@ ATOL = 1e-300
 _TINY = np.finfo(float).tiny
 _HUGE = np.finfo(float).max
 
-_MAGNITUDES = (1e-300, 1e-30, 1e-8, 1e-3, 0.5, 1.0, 2.5, 3.0, 6.0, 10.0, 30.0, 37.0, 40.0)
-_MAGNITUDES += (100.0, 700.0, 710.0, 1e3, 1e4)
+_MAGNITUDES: tuple[float, ...] = (1e-300, 1e-30, 1e-8, 1e-3, 0.5, 1.0, 2.5, 3.0, 6.0, 10.0)
+_MAGNITUDES += (30.0, 37.0, 40.0, 100.0, 700.0, 710.0, 1e3, 1e4)
 #: The probe grid: both signs of every magnitude, zero, ±inf and nan.
 GRID: tuple[float, ...] = (
     *(-m for m in reversed(_MAGNITUDES)),

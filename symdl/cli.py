@@ -34,6 +34,8 @@ examples:
       --shape W=n x n --shape x=n x 1 --shape y=n x 1
   symdl check "tanh(x)" --equals "2*sigmoid(2*x) - 1"
   symdl prove proofs --out proof-book.md
+  symdl list activations
+  symdl show gelu
 """
 
 
@@ -113,6 +115,20 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the Markdown report (default proof-book.md)",
     )
     prove.add_argument("--json", action="store_true", help="print the results as JSON lines")
+
+    listing = commands.add_parser(
+        "list",
+        help="list the catalogue's activations and losses with their main properties",
+        description="A table per registry; every property is established, not typed in.",
+    )
+    listing.add_argument("kind", nargs="?", choices=["activations", "losses"], help="one registry")
+
+    show = commands.add_parser(
+        "show",
+        help="everything about one activation or loss",
+        description="Formula, derivative, properties with their evidence, LaTeX, NumPy source.",
+    )
+    show.add_argument("name", metavar="NAME", help="an activation or loss (e.g. gelu, focal)")
     return parser
 
 
@@ -199,6 +215,28 @@ def _prove(args: argparse.Namespace) -> int:
     return 1 if bad else 2 if undecided else 0
 
 
+def _list(args: argparse.Namespace) -> int:
+    from symdl.catalog import show
+
+    if args.kind in (None, "activations"):
+        print("activations (properties at default parameters, each established with evidence;")
+        print("'symdl show NAME' gives the evidence):\n")
+        print(show.activation_table())
+    if args.kind in (None, "losses"):
+        if args.kind is None:
+            print()
+        print("losses:\n")
+        print(show.loss_table())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from symdl.catalog import show
+
+    print(show.describe(args.name))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -207,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "prove":
             return _prove(args)
+        if args.command == "list":
+            return _list(args)
+        if args.command == "show":
+            return _show(args)
         parser.print_help()
         return USAGE_ERROR
     except _UsageError as err:

@@ -109,11 +109,16 @@ _add(
     reference="Clevert, Unterthiner, Hochreiter, ELUs (ICLR 2016)",
     doc="x for x > 0, α(eˣ − 1) otherwise",
 )
+_lam = sp.Symbol("lambda", positive=True)
 _add(
     "selu",
-    SELU_LAMBDA * _piecewise(x, SELU_ALPHA * (sp.exp(x) - 1)),
-    SELU_LAMBDA * _piecewise(sp.Integer(1), SELU_ALPHA * sp.exp(x)),
+    _lam * _piecewise(x, a * (sp.exp(x) - 1)),
+    _lam * _piecewise(sp.Integer(1), a * sp.exp(x)),
     r"\operatorname{SELU}",
+    parameters=(
+        Parameter("lambda", SELU_LAMBDA, "positive", doc="scale λ₀₁ (exact closed form)"),
+        Parameter("alpha", SELU_ALPHA, "positive", doc="α₀₁ (exact closed form)"),
+    ),
     reference="Klambauer et al., Self-Normalizing Neural Networks (NeurIPS 2017), eq. 14",
     doc="λ·ELU_α(x) with λ and α the exact fixed-point constants",
 )

@@ -1,0 +1,201 @@
+"""What ``symdl list`` and ``symdl show`` print: catalogue entries as text and LaTeX.
+
+Everything shown is computed: the LaTeX is printed from the entry's SymPy expression, the
+properties come from :mod:`symdl.catalog.properties` with the way each was established,
+and the NumPy source is the stable code :mod:`symdl.catalog.code` generates.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.printing.latex import LatexPrinter
+
+from symdl.catalog.activations import ACTIVATIONS
+from symdl.catalog.code import activation_code
+from symdl.catalog.entry import Activation
+from symdl.catalog.properties import establish
+from symdl.codegen import numpy_function
+from symdl.nodes import FilledLike, LogSumExp, sigmoid, softplus
+from symdl.unparse import to_text
+
+__all__ = ["activation_latex", "activation_table", "describe_activation", "latex"]
+
+
+class _Printer(LatexPrinter):
+    """SymPy's LaTeX printer, taught symdl's vector nodes (softmax, diag, 𝟙)."""
+
+    def _print_ElementwiseApplyFunction(self, e: ElementwiseApplyFunction) -> str:
+        (var,), body = e.function.variables, e.function.expr
+        inner = _softmax_argument(e)
+        if inner is not None:
+            if isinstance(inner, sp.Transpose):
+                return rf"\operatorname{{softmax}}\left({self._print(inner.arg)}\right)^{{T}}"
+            return rf"\operatorname{{softmax}}\left({self._print(inner)}\right)"
+        applied = body.xreplace({var: sp.Symbol("{\\cdot}")})
+        return rf"\left({self._print(applied)}\right)\circ\left({self._print(e.expr)}\right)"
+
+    def _print_DiagMatrix(self, e: DiagMatrix) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
+
+    def _print_FilledLike(self, e: FilledLike) -> str:
+        return r"\mathbf{1}" if e.value == 1 else rf"{self._print(e.value)}\,\mathbf{{1}}"
+
+    def _print_LogSumExp(self, e: LogSumExp) -> str:
+        return rf"\operatorname{{logsumexp}}\left({self._print(e.arg)}\right)"
+
+    def _print_OneMatrix(self, e: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_MatAdd(self, e: sp.MatAdd) -> str:
+        terms = sorted(e.args, key=lambda t: _negated(t) is not None)
+        text = self._print(terms[0])
+        for t in terms[1:]:
+            factors = _negated(t)
+            text += " + " + self._print(t) if factors is None else " - " + self._product(factors)
+        return text
+
+    def _product(self, factors: tuple[sp.Basic, ...]) -> str:
+        parts = [self._print(f) for f in factors]
+        return " ".join(
+            rf"\left({p}\right)" if isinstance(f, (sp.MatAdd, sp.Add)) else p
+            for f, p in zip(factors, parts)
+        )
+
+
+def _negated(t: sp.Basic) -> tuple[sp.Basic, ...] | None:
+    """The factors of ``−t`` when the product ``t`` has a negative scalar factor, else None."""
+    if isinstance(t, sp.MatMul) and not isinstance(t.args[0], sp.MatrixExpr):
+        head = t.args[0]
+        if head.could_extract_minus_sign():
+            rest = tuple(t.args[1:])
+            return rest if -head == 1 else (-head, *rest)
+    return None
+
+
+def _softmax_argument(e: ElementwiseApplyFunction) -> sp.Basic | None:
+    """``a`` when ``e`` is ``exp∘(a − logsumexp(a)·𝟙)``, the form ``softmax(a)`` parses to."""
+    (var,), body = e.function.variables, e.function.expr
+    if body != sp.exp(var) or not isinstance(e.expr, sp.MatAdd):
+        return None
+    shifts = [t for t in e.expr.args if t.has(LogSumExp)]
+    rest = [t for t in e.expr.args if not t.has(LogSumExp)]
+    if len(shifts) != 1 or len(rest) != 1:
+        return None
+    (lse,) = shifts[0].atoms(LogSumExp)
+    if rest[0] == lse.arg:
+        return rest[0]
+    if rest[0] == sp.Transpose(lse.arg).doit():
+        return sp.Transpose(lse.arg)
+    return None
+
+
+def latex(expr: sp.Basic) -> str:
+    """LaTeX for a catalogue expression.
+
+    >>> latex(ACTIVATIONS.get("sigmoid").derivative)
+    '\\\\sigma\\\\left(x\\\\right) \\\\left(1 - \\\\sigma\\\\left(x\\\\right)\\\\right)'
+    """
+    return _Printer({"order": "none"}).doprint(expr)
+
+
+def activation_latex(entry: Activation) -> str:
+    """Two display lines: the definition and the canonical derivative (or Jacobian)."""
+    var = "z" if entry.vector else "x"
+    prime = r"\frac{\partial}{\partial z}" if entry.vector else "'"
+    name = entry.latex
+    first = rf"{name}({var}) = {latex(entry.expr)}"
+    spelled = entry.expr.rewrite(sp.exp) if entry.expr.has(sigmoid, softplus) else entry.expr
+    if spelled != entry.expr:
+        first += rf" = {latex(spelled)}"
+    if entry.vector:
+        second = rf"{prime}{name}({var}) = {latex(entry.derivative)}"
+    else:
+        second = rf"{name}{prime}({var}) = {latex(entry.derivative)}"
+    return first + "\n" + second + "\n"
+
+
+def describe_activation(name: str) -> str:
+    """Everything the catalogue knows about an activation, as text for the terminal."""
+    entry = ACTIVATIONS.get(name)
+    lines = [f"{entry.name} — {entry.doc}"]
+    if entry.aliases:
+        lines.append(f"aliases: {', '.join(entry.aliases)}")
+    if entry.reference:
+        lines.append(f"reference: {entry.reference}")
+    var = "z" if entry.vector else "x"
+    lines.append(f"f({var})  = {_text(entry.expr)}")
+    label = "J(z)" if entry.vector else "f'(x)"
+    lines.append(f"{label} = {_text(entry.derivative)}")
+    for p in entry.parameters:
+        learn = ", learnable" if p.learnable else ""
+        lines.append(f"parameter {p.name} = {p.default} ({p.condition}{learn}) {p.doc}".rstrip())
+    if entry.vector:
+        lines.append("properties: vector-valued; see the formula and Jacobian above")
+        code = numpy_function(entry.expr, ["z"], sizes={sp.Symbol("n", integer=True): 3})
+        sources = [code.source]
+    else:
+        lines.append("properties (at the default parameters):")
+        for key, value in establish(entry.name).items():
+            lines.append(f"  {key:13s}{value}")
+        sources = [activation_code(name).source, activation_code(name, derivative=True).source]
+    lines.append("LaTeX:")
+    lines.extend("  " + line for line in activation_latex(entry).splitlines())
+    lines.append("NumPy (stable):")
+    for src in sources:
+        lines.extend("  " + line for line in src.splitlines())
+    return "\n".join(lines)
+
+
+def _text(expr: sp.Basic) -> str:
+    try:
+        return to_text(expr)
+    except ValueError:  # Piecewise and other forms outside the input language
+        return str(expr)
+
+
+def activation_table() -> str:
+    """One row per activation with its main properties (at default parameters)."""
+    header = ("name", "range", "monotone", "smoothness", "Lipschitz", "zero-centred", "kinks")
+    rows = [header]
+    for entry in ACTIVATIONS:
+        if entry.vector:
+            rows.append(
+                (
+                    entry.name,
+                    "(0, 1)ⁿ" if entry.name == "softmax" else "(−∞, 0)ⁿ",
+                    "—",
+                    "C^∞",
+                    "—",
+                    "—",
+                    "none",
+                )
+            )
+            continue
+        p = establish(entry.name)
+        lip = p.lipschitz.value
+        rows.append(
+            (
+                entry.name,
+                _short(p.range.value),
+                str(p.monotone.value),
+                str(p.smoothness.value),
+                f"{float(lip):.4g}" if isinstance(lip, sp.Basic) and lip.is_number else str(lip),
+                "yes" if p.zero_centred.value else "no",
+                ", ".join(str(k) for k in p.kinks.value) or "none",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _short(rng: sp.Interval) -> str:
+    def num(v: sp.Expr) -> str:
+        if not v.is_finite:
+            return "−∞" if v.is_negative else "∞"
+        return str(v) if v.is_Rational else f"{float(v):.4g}"
+
+    left = "(" if rng.left_open or not rng.inf.is_finite else "["
+    right = ")" if rng.right_open or not rng.sup.is_finite else "]"
+    return f"{left}{num(rng.inf)}, {num(rng.sup)}{right}"

@@ -358,7 +358,10 @@ class _Compiler:
             s, f = codes[1]
             return f"-{s}", lambda env: -f(env)
         fns = [f for _, f in codes]
-        return "*".join(s for s, _ in codes), lambda env: _fold_mul(fns, env)
+        texts = [
+            s if i == 0 or not s.startswith("-") else f"({s})" for i, (s, _) in enumerate(codes)
+        ]
+        return "*".join(texts), lambda env: _fold_mul(fns, env)
 
     def _matmul(self, args: tuple[sp.Basic, ...]) -> Code:
         codes = [self.code(a) for a in args]

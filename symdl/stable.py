@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symdl.nodes import ndtr, sigmoid, softplus
 
@@ -53,7 +54,10 @@ def stabilize(expr: sp.Basic) -> sp.Basic:
         return expr
     args = tuple(stabilize(a) for a in expr.args)
     node = expr.func(*args) if args != expr.args else expr
-    if isinstance(node, sp.Expr) and not isinstance(node, sp.MatrixExpr):
+    if isinstance(node, sp.MatrixExpr):
+        fused = _fuse(node)
+        return node if fused is None else stabilize(fused)
+    if isinstance(node, sp.Expr):
         for rule in RULES:
             better = rule(node)
             if better is not None:
@@ -126,6 +130,61 @@ def _log_rules(e: sp.Expr) -> sp.Expr | None:
         c, rest = arg.as_coeff_Add()
         if c == 1 and rest != 0:
             return softplus(rest.args[0]) if isinstance(rest, sp.exp) else log1p(rest)
+    return None
+
+
+def _elementwise(t: sp.Basic) -> tuple[sp.Expr, sp.Dummy, sp.Expr, sp.Basic] | None:
+    """``(k, d, body, A)`` for a term ``k·(d ↦ body)∘A`` with a number ``k``."""
+    k: sp.Expr = sp.S.One
+    if isinstance(t, sp.MatMul) and len(t.args) == 2 and t.args[0].is_number:
+        k, t = t.args
+    if isinstance(t, ElementwiseApplyFunction):
+        (d,), body = t.function.variables, t.function.expr
+        return k, d, body, t.expr
+    return None
+
+
+def _constant(t: sp.Basic) -> sp.Expr | None:
+    """``c`` for a broadcast constant ``c·𝟙``."""
+    if isinstance(t, sp.OneMatrix):
+        return sp.S.One
+    if isinstance(t, sp.MatMul) and len(t.args) == 2 and isinstance(t.args[1], sp.OneMatrix):
+        return t.args[0] if t.args[0].is_number else None
+    return None
+
+
+def _fuse(e: sp.MatrixExpr) -> sp.MatrixExpr | None:
+    """Merge elementwise maps of one argument, so the scalar rules see the whole formula.
+
+    ``c·𝟙 + k·(d ↦ f(d))∘A`` becomes ``(d ↦ c + k·f(d))∘A``; ``(f∘A) ⊙ (g∘A)`` becomes
+    ``(d ↦ f(d)·g(d))∘A``; ``(f∘A)^k`` becomes ``(d ↦ f(d)^k)∘A``; ``f∘(g∘A)`` becomes
+    ``(d ↦ f(g(d)))∘A``.
+    """
+    if isinstance(e, ElementwiseApplyFunction) and isinstance(e.expr, ElementwiseApplyFunction):
+        (d,), outer = e.function.variables, e.function.expr
+        (d2,), inner = e.expr.function.variables, e.expr.function.expr
+        return ElementwiseApplyFunction(sp.Lambda(d2, outer.xreplace({d: inner})), e.expr.expr)
+    if isinstance(e, sp.MatAdd):
+        constants = [c for c in map(_constant, e.args) if c is not None]
+        maps = [m for m in map(_elementwise, e.args) if m is not None]
+        if (
+            constants
+            and len({m[3] for m in maps}) == 1
+            and len(maps) + len(constants) == len(e.args)
+        ):
+            _, d, _, arg = maps[0]
+            body = sp.Add(*constants) + sp.Add(*(m[0] * m[2].xreplace({m[1]: d}) for m in maps))
+            return ElementwiseApplyFunction(sp.Lambda(d, body), arg)
+    if isinstance(e, sp.HadamardPower) and e.exp.is_number:
+        m = _elementwise(e.base)
+        if m is not None and m[0] == 1:
+            return ElementwiseApplyFunction(sp.Lambda(m[1], m[2] ** e.exp), m[3])
+    if isinstance(e, sp.HadamardProduct):
+        maps = [_elementwise(t) for t in e.args]
+        if all(m is not None and m[0] == 1 for m in maps) and len({m[3] for m in maps}) == 1:
+            d, arg = maps[0][1], maps[0][3]  # type: ignore[index]
+            body = sp.Mul(*(m[2].xreplace({m[1]: d}) for m in maps))  # type: ignore[index]
+            return ElementwiseApplyFunction(sp.Lambda(d, body), arg)
     return None
 
 

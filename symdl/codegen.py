@@ -25,10 +25,26 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, FilledLike, LogSumExp, ndtr, sigmoid, softplus
+from symdl.nodes import (
+    EntrySum,
+    FilledLike,
+    LogSumExp,
+    log_softmax_argument,
+    ndtr,
+    sigmoid,
+    softplus,
+)
 from symdl.stable import stabilize
 
-__all__ = ["NON_ANALYTIC", "NumpyFunction", "elementwise_function", "normal_cdf", "numpy_function"]
+__all__ = [
+    "NON_ANALYTIC",
+    "NumpyFunction",
+    "elementwise_function",
+    "log_softmax",
+    "normal_cdf",
+    "numpy_function",
+    "softmax",
+]
 
 Env = Mapping[str, Any]
 Code = tuple[str, Callable[[Env], Any]]
@@ -152,6 +168,29 @@ def _limit_value(v: sp.Expr) -> float:
     return float("nan")
 
 
+def log_softmax(z: Any) -> Any:
+    """``z − logsumexp(z)`` over all entries, accurate to a few ulps in every entry.
+
+    Subtracting ``logsumexp`` loses the largest entry's value (``−log(1 + ε)`` for a
+    dominant entry) to cancellation; shifting by the maximum and summing the *other*
+    exponentials into ``log1p`` keeps it.
+
+    >>> float(log_softmax(np.array([30.0, 0.0, -30.0]))[0])
+    -9.357622968840613e-14
+    """
+    z = np.asarray(z, dtype=float)
+    top = int(np.argmax(z))
+    m = z.flat[top]
+    e = np.exp(z - m)
+    e.flat[top] = 0.0
+    return (z - m) - np.log1p(np.sum(e))
+
+
+def softmax(z: Any) -> Any:
+    """``exp(z)/sum(exp(z))`` over all entries, shifted by the maximum (never overflows)."""
+    return special.softmax(np.asarray(z, dtype=float), axis=None)
+
+
 def normal_cdf(x: Any) -> Any:
     """The standard normal CDF Φ, accurate to a few ulps down to the underflow threshold.
 
@@ -247,6 +286,9 @@ class _Compiler:
         if isinstance(e, sp.Expr) and not isinstance(e, sp.MatrixExpr) and e.is_number:
             return self._number(e)
         if isinstance(e, sp.MatAdd):
+            inner = log_softmax_argument(e)
+            if inner is not None and not self.complex_safe:
+                return self._call("log_softmax", log_softmax, inner)
             return self._sum([self._broadcastable(a) for a in e.args])
         if isinstance(e, sp.MatMul):
             return self._matmul(e.args)
@@ -292,6 +334,9 @@ class _Compiler:
             return self._explicit_matrix(e)
         if isinstance(e, ElementwiseApplyFunction):
             (var,), body = e.function.variables, e.function.expr
+            inner = log_softmax_argument(e.expr)
+            if inner is not None and body == sp.exp(var) and not self.complex_safe:
+                return self._call("softmax", softmax, inner)
             inner = _Compiler(self.sizes, self.complex_safe)
             inner.bound = {**self.bound, var: self.code(e.expr)}
             return inner.code(body)

@@ -13,7 +13,15 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-__all__ = ["EntrySum", "FilledLike", "LogSumExp", "ndtr", "sigmoid", "softplus"]
+__all__ = [
+    "EntrySum",
+    "FilledLike",
+    "LogSumExp",
+    "log_softmax_argument",
+    "ndtr",
+    "sigmoid",
+    "softplus",
+]
 
 
 class sigmoid(sp.Function):
@@ -204,3 +212,31 @@ class FilledLike(MatrixExpr):  # type: ignore[misc]
     def _sympystr(self, printer):  # type: ignore[no-untyped-def]
         name = "ones_like" if self.value == 1 else "zeros_like" if self.value == 0 else "full_like"
         return f"{name}({printer._print(self.arg)})"
+
+
+def log_softmax_argument(e: sp.Basic) -> sp.Basic | None:
+    """``a`` when ``e`` is ``a − logsumexp(a)·𝟙`` (what ``log_softmax(a)`` parses to), else None.
+
+    A transposed form ``aᵀ − logsumexp(a)·𝟙`` gives ``Transpose(a)``.
+    """
+    if not isinstance(e, sp.MatAdd) or len(e.args) != 2:
+        return None
+    shifts = [t for t in e.args if t.has(LogSumExp)]
+    rest = [t for t in e.args if not t.has(LogSumExp)]
+    if len(shifts) != 1 or len(rest) != 1:
+        return None
+    found = shifts[0].atoms(LogSumExp)
+    if len(found) != 1:
+        return None
+    (lse,) = found
+    if shifts[0] != sp.MatMul(-lse, sp.OneMatrix(*rest[0].shape)).doit() and not (
+        isinstance(shifts[0], sp.MatMul)
+        and sp.Mul(*[a for a in shifts[0].args if not isinstance(a, sp.MatrixExpr)]) == -lse
+        and all(isinstance(a, sp.OneMatrix) for a in shifts[0].args if isinstance(a, sp.MatrixExpr))
+    ):
+        return None
+    if rest[0] == lse.arg:
+        return rest[0]
+    if rest[0] == sp.Transpose(lse.arg).doit():
+        return sp.Transpose(lse.arg)
+    return None

@@ -38,21 +38,27 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._aliases: dict[str, str] = {}
 
     def add(self, entry: T) -> T:
-        if entry.name in self._entries:
-            raise ValueError(f"a {self.kind} named {entry.name!r} is already registered")
+        """Register ``entry`` under its name and under each of its ``aliases`` (if any)."""
+        names = (entry.name, *getattr(entry, "aliases", ()))
+        for name in names:
+            if name in self._entries or name in self._aliases:
+                raise ValueError(f"a {self.kind} named {name!r} is already registered")
         self._entries[entry.name] = entry
+        self._aliases.update({alias: entry.name for alias in names[1:]})
         return entry
 
     def get(self, name: str) -> T:
         try:
-            return self._entries[name]
+            return self._entries[self._aliases.get(name, name)]
         except KeyError:
             raise UnknownNameError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.6)
+        known = [*self._entries, *self._aliases]
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         return f"no {self.kind} named {name!r}{hint}"
 
@@ -60,7 +66,7 @@ class Registry(Generic[T]):
         return tuple(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._aliases
 
     def __iter__(self) -> Iterator[T]:
         return iter(self._entries.values())

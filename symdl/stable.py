@@ -16,7 +16,8 @@ pattern                    rewritten to                why
 ``log(σ(u))``              ``−softplus(−u)``           underflow of ``σ``
 ``exp(u) − 1``             ``expm1(u)``                cancellation near 0
 ``log(1 + u)``             ``log1p(u)``                cancellation near 0
-``1 ± erf(u)``             ``2Φ(±√2·u)`` (``ndtr``)    cancellation in the tails
+``1 ± erf(u)``             ``erfc(∓u)``, or ``2Φ(±x)``  cancellation in the tails
+                           when ``u = x/√2``
 =========================  ==========================  ==================================
 
 Each rule is an identity (the test suite proves every one with the checker), so a rewritten
@@ -93,7 +94,12 @@ def _one_plus(c: sp.Expr, r: sp.Expr) -> sp.Expr | None:
     if (hit := _signed(r, sp.exp)) and hit[0] == -1:
         return -c * expm1(hit[1])  # c(1 − exp u) = −c·expm1(u)
     if hit := _signed(r, sp.erf):
-        return 2 * c * ndtr(hit[0] * sp.sqrt(2) * hit[1])  # c(1 ± erf u) = 2c·Φ(±√2·u)
+        s, u = hit
+        arg = sp.sqrt(2) * u
+        if not arg.has(sp.sqrt(2)):  # u = x/√2 (GELU): c(1 ± erf u) = 2c·Φ(±x), exactly
+            return 2 * c * ndtr(s * arg)
+        # c(1 ± erf u) = c·erfc(∓u); unevaluated, or SymPy turns erfc(−u) into 2 − erfc(u)
+        return c * sp.erfc(-s * u, evaluate=False)
     square = -r
     if isinstance(square, sp.Pow) and square.exp == 2 and isinstance(square.base, sp.tanh):
         u = square.base.args[0]
@@ -180,10 +186,11 @@ def _fuse(e: sp.MatrixExpr) -> sp.MatrixExpr | None:
         if m is not None and m[0] == 1:
             return ElementwiseApplyFunction(sp.Lambda(m[1], m[2] ** e.exp), m[3])
     if isinstance(e, sp.HadamardProduct):
-        maps = [_elementwise(t) for t in e.args]
-        if all(m is not None and m[0] == 1 for m in maps) and len({m[3] for m in maps}) == 1:
-            d, arg = maps[0][1], maps[0][3]  # type: ignore[index]
-            body = sp.Mul(*(m[2].xreplace({m[1]: d}) for m in maps))  # type: ignore[index]
+        found = [_elementwise(t) for t in e.args]
+        factors = [m for m in found if m is not None and m[0] == 1]
+        if len(factors) == len(found) and len({m[3] for m in factors}) == 1:
+            d, arg = factors[0][1], factors[0][3]
+            body = sp.Mul(*(m[2].xreplace({m[1]: d}) for m in factors))
             return ElementwiseApplyFunction(sp.Lambda(d, body), arg)
     return None
 

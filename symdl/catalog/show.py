@@ -17,7 +17,7 @@ from symdl.catalog.code import activation_code
 from symdl.catalog.entry import Activation
 from symdl.catalog.properties import establish
 from symdl.codegen import numpy_function
-from symdl.nodes import FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import FilledLike, LogSumExp, log_softmax_argument, sigmoid, softplus
 from symdl.unparse import to_text
 
 __all__ = ["activation_latex", "activation_table", "describe_activation", "latex"]
@@ -77,25 +77,14 @@ def _negated(t: sp.Basic) -> tuple[sp.Basic, ...] | None:
 def _softmax_argument(e: ElementwiseApplyFunction) -> sp.Basic | None:
     """``a`` when ``e`` is ``exp∘(a − logsumexp(a)·𝟙)``, the form ``softmax(a)`` parses to."""
     (var,), body = e.function.variables, e.function.expr
-    if body != sp.exp(var) or not isinstance(e.expr, sp.MatAdd):
-        return None
-    shifts = [t for t in e.expr.args if t.has(LogSumExp)]
-    rest = [t for t in e.expr.args if not t.has(LogSumExp)]
-    if len(shifts) != 1 or len(rest) != 1:
-        return None
-    (lse,) = shifts[0].atoms(LogSumExp)
-    if rest[0] == lse.arg:
-        return rest[0]
-    if rest[0] == sp.Transpose(lse.arg).doit():
-        return sp.Transpose(lse.arg)
-    return None
+    return log_softmax_argument(e.expr) if body == sp.exp(var) else None
 
 
 def latex(expr: sp.Basic) -> str:
     """LaTeX for a catalogue expression.
 
-    >>> latex(ACTIVATIONS.get("sigmoid").derivative)
-    '\\\\sigma\\\\left(x\\\\right) \\\\left(1 - \\\\sigma\\\\left(x\\\\right)\\\\right)'
+    >>> print(latex(ACTIVATIONS.get("tanh").derivative))
+    1 - \\tanh^{2}{\\left(x \\right)}
     """
     return _Printer({"order": "none"}).doprint(expr)
 
@@ -199,3 +188,10 @@ def _short(rng: sp.Interval) -> str:
     left = "(" if rng.left_open or not rng.inf.is_finite else "["
     right = ")" if rng.right_open or not rng.sup.is_finite else "]"
     return f"{left}{num(rng.inf)}, {num(rng.sup)}{right}"
+
+
+def describe(name: str) -> str:
+    """``symdl show NAME``: an activation, or else a loss, described in full."""
+    if name in ACTIVATIONS:
+        return describe_activation(name)
+    return describe_activation(name)  # raises UnknownNameError with a close match

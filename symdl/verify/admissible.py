@@ -1,6 +1,8 @@
 """Random admissible points: inside the domain, away from kinks, generic unless assumed.
 
-Admissible means inside the domain and no narrower: ``log`` and fractional powers need a
+Scalars are drawn at several scales in turn (from 0.02 to 40), so a claim that holds only
+near the origin meets a point where it fails. Admissible means inside the domain and no
+narrower: ``log`` and fractional powers need a
 positive argument, a division a non-zero one, ``logdet`` a positive determinant (its
 lowered form is ``log`` of a polynomial, so the same rule covers it), and a point must
 stay a margin away from every kink (``Max``, ``Abs``, ``Heaviside``, ``sign``, ``Piecewise``)
@@ -99,7 +101,7 @@ def sample_points(
     conds = tuple(conds)
     scalars = sorted(set(scalars), key=lambda s: s.name)
     out: list[dict[sp.Symbol, float]] = []
-    tries = 0
+    tries = misses = 0
     while len(out) < points:
         tries += 1
         if tries > max_tries:
@@ -108,8 +110,10 @@ def sample_points(
                 f"found {len(out)} admissible points in {max_tries} tries (conditions: {hint})"
             )
         values: dict[sp.Symbol, float] = {}
+        # a scale whose points keep missing the domain (|z| > 3 for log σ(z)) is skipped
+        scale = _SCALES[(len(out) + misses // 25) % len(_SCALES)]
         for s in scalars:
-            values[s] = _scalar(s, rng)
+            values[s] = _scalar(s, rng, scale)
         for name, m in instance.entries.items():
             kind = instance.scope.assume.get(name)
             sample = _matrix(kind, m.shape, rng)
@@ -117,6 +121,8 @@ def sample_points(
                 values[sym] = float(v)
         if satisfied(conds, values):
             out.append(values)
+        else:
+            misses += 1
     return out
 
 
@@ -124,8 +130,15 @@ def _need(c: Condition) -> str:
     return "> 0" if c.kind == "positive" else "≠ 0"
 
 
-def _scalar(s: sp.Symbol, rng: np.random.Generator) -> float:
-    magnitude = rng.uniform(0.2, 2.0)
+#: Magnitude ranges for scalar samples, used in turn: a claim wrong only for large or
+#: small inputs (``hard_tanh' = 1`` is wrong only for ``|x| > 1``, ``relu6' = 1`` only
+#: above 6) must meet a point there.
+_SCALES = ((0.2, 2.0), (2.0, 12.0), (0.02, 0.2), (0.2, 2.0), (12.0, 40.0))
+
+
+def _scalar(s: sp.Symbol, rng: np.random.Generator, scale: tuple[float, float]) -> float:
+    lo, hi = scale
+    magnitude = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     if s.is_positive:
         return magnitude
     if s.is_negative:

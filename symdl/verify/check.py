@@ -33,10 +33,10 @@ import sympy as sp
 
 from symdl.budget import DEFAULT_TIMEOUT
 from symdl.errors import UnsupportedError
-from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points
+from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points, satisfied
 from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
 from symdl.verify.diagnose import diagnose
-from symdl.verify.kinks import kinks_of
+from symdl.verify.kinks import kinks_of, region_points
 from symdl.verify.numeric_code import code_agreement, fd_agreement
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Entry, Evidence, Kink, Report
@@ -242,9 +242,14 @@ class _Check:
             scalars = {
                 s for e in exprs for s in e.free_symbols if isinstance(s, sp.Symbol)
             } - entry_syms
-            pts = sample_points(
-                side.instance, scalars, conditions(exprs), points=self.points, rng=rng
-            )
+            conds = conditions(exprs)
+            pts = sample_points(side.instance, scalars, conds, points=self.points, rng=rng)
+            if len(scalars) == 1 and not entry_syms:
+                (var,) = scalars
+                budget = min(3.0, max(0.5, self.remaining() / 4))
+                for v in region_points(exprs, var, rng, timeout=budget):
+                    if satisfied(conds, {var: v}):
+                        pts.append({var: v})
             trues, claims = [], []
             for point in pts:
                 t, c, bad = self.compare(side, point, self.precision)

@@ -10,7 +10,10 @@ accepted for ReLU, instead of being misjudged as a mismatch.
 
 from __future__ import annotations
 
+import itertools
+
 import mpmath
+import numpy as np
 import sympy as sp
 
 from symdl.budget import run_with_budget
@@ -20,7 +23,7 @@ from symdl.verify.claims import Problem
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Kink
 
-__all__ = ["kinks_of"]
+__all__ = ["kinks_of", "region_points"]
 
 _MAX_KINKS = 10
 
@@ -32,6 +35,30 @@ def _roots(exprs: list[sp.Expr], var: sp.Symbol) -> list[sp.Expr]:
         if isinstance(solutions, sp.FiniteSet):
             roots.extend(r for r in solutions if r not in roots)
     return roots[:_MAX_KINKS]
+
+
+def region_points(
+    exprs: list[sp.Basic], var: sp.Symbol, rng: np.random.Generator, *, timeout: float
+) -> list[float]:
+    """One point in every region the kinks of ``exprs`` cut the line into.
+
+    Between consecutive kinks the midpoint; beyond the outermost ones a point 0.5 to 5
+    further out. A claim that is right on the central piece of a clipped function
+    (``hard_tanh' = 1``) but wrong outside it is then always evaluated where it fails.
+    """
+    kink_exprs = [c.expr for c in conditions(exprs) if c.kind == "kink"]
+    if not kink_exprs or any(e.free_symbols - {var} for e in kink_exprs):
+        return []
+    try:
+        roots = run_with_budget(_roots, kink_exprs, var, timeout=timeout)
+    except SymdlError:
+        return []
+    at = sorted({float(r) for r in roots if r.is_real})
+    if not at:
+        return []
+    points = [at[0] - rng.uniform(0.5, 5.0), at[-1] + rng.uniform(0.5, 5.0)]
+    points += [(a + b) / 2 for a, b in itertools.pairwise(at)]
+    return points
 
 
 def kinks_of(problem: Problem, *, precision: int, timeout: float) -> list[Kink]:

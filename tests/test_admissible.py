@@ -98,3 +98,29 @@ def test_positive_scalar_assumption():
 def test_an_empty_domain_is_reported():
     with pytest.raises(NoAdmissiblePoint):
         points_for("log(-a**2 - 1)")
+
+
+# A claim right near the origin but wrong further out must meet a point where it fails:
+# these were once "verified" because every sample had |x| < 2.
+_x = sp.Symbol("x", real=True)
+FAR_OUT_MISTAKES = [
+    (sp.Piecewise((0, _x < -3), (_x / 6 + sp.S.Half, _x < 3), (1, True)), "1/6"),  # hard_sigmoid
+    (sp.Piecewise((-1, _x < -1), (_x, _x < 1), (1, True)), "1"),  # hard_tanh
+    (sp.Piecewise((0, _x < 0), (_x, _x < 6), (6, True)), "heaviside(x)"),  # relu6
+    ("tanh(x/10)", "1/10"),  # a linearisation, valid only near 0
+    ("x + exp(x - 20)", "1"),  # a term that matters only for large x
+]
+
+
+@pytest.mark.parametrize(("f", "claim"), FAR_OUT_MISTAKES, ids=str)
+def test_claims_wrong_only_far_from_the_origin_are_refuted(f, claim):
+    from symdl import check_derivative
+
+    assert check_derivative(f, "x", claim).verdict == "refuted"
+
+
+def test_scalar_samples_span_several_scales():
+    (inst,) = instances(Scope.build({}, {}), [])
+    pts = sample_points(inst, [_x], [], points=10, rng=np.random.default_rng(0))
+    magnitudes = sorted(abs(p[_x]) for p in pts)
+    assert magnitudes[0] < 0.2 and magnitudes[-1] > 12

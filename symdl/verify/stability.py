@@ -65,6 +65,7 @@ class Probe:
     worst_abs_subnormal: float  # over the points whose true value is below the normal range
     failures: tuple[str, ...]
     points: int
+    failed_at: tuple[float, ...] = ()  # the grid points with at least one failure
 
     @property
     def ok(self) -> bool:
@@ -136,7 +137,12 @@ def probe(
             failures.append(
                 f"x = {g}: rel err {rel:.2e} > {RTOL:g} (got {got!r}, true {float(true)!r})"
             )
-    return Probe(worst_rel, worst_at, worst_abs, tuple(failures), points)
+    failed_at = tuple(
+        g
+        for g in grid
+        if any(f.startswith(f"x = {g}:") or f.startswith(f"x = {g} ") for f in failures)
+    )
+    return Probe(worst_rel, worst_at, worst_abs, tuple(failures), points, failed_at)
 
 
 def _run(fn: Callable[[np.ndarray], np.ndarray], g: float) -> tuple[float, list[str]]:

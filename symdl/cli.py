@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,6 +155,16 @@ def _add_pair(out: dict[str, str], text: str, option: str) -> None:
     out[name.strip()] = value.strip()
 
 
+def _emit(text: str = "") -> None:
+    """Print to stdout; a reader that went away (``symdl list | head``) is not an error."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+
+
 def _check(args: argparse.Namespace) -> int:
     shapes = _pairs(args.shape, "--shape")
     assume = _pairs([[a] for a in args.assume], "--assume")
@@ -173,7 +184,7 @@ def _check(args: argparse.Namespace) -> int:
         if not args.wrt or args.claim is None:
             raise _UsageError("symdl check: a derivative check needs --wrt NAME and --claim EXPR")
         report = check_derivative(args.expr, args.wrt, args.claim, **options)
-    print(report.to_json(indent=2) if args.json else str(report))
+    _emit(report.to_json(indent=2) if args.json else str(report))
     return EXIT_CODES[report.verdict]
 
 
@@ -185,7 +196,7 @@ def _prove(args: argparse.Namespace) -> int:
     width = max(len(r.verdict) for r in results)
     for r in results:
         if args.json:
-            print(
+            _emit(
                 json.dumps(
                     {
                         "topic": r.proof.topic,
@@ -199,7 +210,7 @@ def _prove(args: argparse.Namespace) -> int:
             )
         else:
             extra = f"  ({r.error})" if r.error else ""
-            print(
+            _emit(
                 f"{r.verdict:<{width}}  {r.proof.topic}: {r.proof.title}"
                 f"  [{r.seconds:.2f} s]{extra}"
             )
@@ -208,7 +219,7 @@ def _prove(args: argparse.Namespace) -> int:
     undecided = [r for r in results if r.verdict == "undecided"]
     ok = len(results) - len(bad) - len(undecided)
     if not args.json:
-        print(
+        _emit(
             f"\n{ok} of {len(results)} proofs hold; {len(bad)} failed, "
             f"{len(undecided)} undecided. Report written to {args.out}"
         )
@@ -219,21 +230,21 @@ def _list(args: argparse.Namespace) -> int:
     from symdl.catalog import show
 
     if args.kind in (None, "activations"):
-        print("activations (properties at default parameters, each established with evidence;")
-        print("'symdl show NAME' gives the evidence):\n")
-        print(show.activation_table())
+        _emit("activations (properties at default parameters, each established with evidence;")
+        _emit("'symdl show NAME' gives the evidence):\n")
+        _emit(show.activation_table())
     if args.kind in (None, "losses"):
         if args.kind is None:
-            print()
-        print("losses:\n")
-        print(show.loss_table())
+            _emit()
+        _emit("losses:\n")
+        _emit(show.loss_table())
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     from symdl.catalog import show
 
-    print(show.describe(args.name))
+    _emit(show.describe(args.name))
     return 0
 
 

@@ -1,5 +1,6 @@
 """symdl: derive the mathematics of deep learning symbolically, and prove it right."""
 
+from symdl.catalog import ACTIVATIONS
 from symdl.codegen import NumpyFunction, numpy_function
 from symdl.errors import (
     BudgetExceeded,
@@ -28,6 +29,7 @@ from symdl.verify import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACTIVATIONS",
     "FUNCTIONS",
     "BudgetExceeded",
     "Entry",

@@ -26,6 +26,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
 from symdl.nodes import (
+    CatalogFunction,
     EntrySum,
     FilledLike,
     LogSumExp,
@@ -340,6 +341,8 @@ class _Compiler:
             inner = _Compiler(self.sizes, self.complex_safe)
             inner.bound = {**self.bound, var: self.code(e.expr)}
             return inner.code(body)
+        if isinstance(e, CatalogFunction):
+            return self.code(stabilize(e.expansion()))
         if isinstance(e, (sp.Max, sp.Min)):
             return self._extremum(e)
         if isinstance(e, sp.Piecewise):

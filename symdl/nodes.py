@@ -14,9 +14,12 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 __all__ = [
+    "CatalogFunction",
     "EntrySum",
     "FilledLike",
     "LogSumExp",
+    "catalog_function",
+    "expand_catalog",
     "log_softmax_argument",
     "ndtr",
     "sigmoid",
@@ -240,3 +243,55 @@ def log_softmax_argument(e: sp.Basic) -> sp.Basic | None:
     if rest[0] == sp.Transpose(lse.arg).doit():
         return sp.Transpose(lse.arg)
     return None
+
+
+class CatalogFunction(sp.Function):
+    """A catalogue activation applied in the input language, e.g. ``gelu(x)``.
+
+    A named node, so expressions print, read and differentiate as people write them: its
+    derivative is the catalogue's canonical derivative, and :func:`expand_catalog` writes it
+    out (evaluation, code generation and the symbolic checks all see the formula). Concrete
+    classes are made by :func:`catalog_function`.
+    """
+
+    nargs = 1
+    variable: sp.Symbol
+    body: sp.Expr
+    derivative_body: sp.Expr
+    latex_name: str = ""
+
+    def expansion(self) -> sp.Expr:
+        return self.body.xreplace({self.variable: self.args[0]})
+
+    def fdiff(self, argindex=1):  # type: ignore[no-untyped-def]
+        return self.derivative_body.xreplace({self.variable: self.args[0]})
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        return self.expansion()._eval_evalf(prec)
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return rf"{self.latex_name}\left({printer._print(self.args[0])}\right)"
+
+
+def catalog_function(
+    name: str, variable: sp.Symbol, body: sp.Expr, derivative: sp.Expr, latex_name: str
+) -> type[CatalogFunction]:
+    """A :class:`CatalogFunction` subclass named ``name`` for ``body`` (a formula in ``variable``)."""
+    attrs = {
+        "variable": variable,
+        "body": body,
+        "derivative_body": derivative,
+        "latex_name": latex_name,
+        "__module__": __name__,
+    }
+    return type(name, (CatalogFunction,), attrs)
+
+
+def expand_catalog(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with every catalogue function written out as its formula."""
+    if not expr.has(CatalogFunction):
+        return expr
+    return expr.replace(lambda n: isinstance(n, CatalogFunction), lambda n: n.expansion())

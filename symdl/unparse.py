@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import CatalogFunction, EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 from symdl.ops import is_array
 
 __all__ = ["to_text"]
@@ -101,6 +101,8 @@ class _Printer:
             return f"{name}({self.text(e.arg)[0]})", _ATOM
         if isinstance(e, ElementwiseApplyFunction):
             return self._elementwise(e)
+        if isinstance(e, CatalogFunction):
+            return f"{type(e).__name__}({self.text(e.args[0])[0]})", _ATOM
         if isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
             other = e.args[1] if e.args[0] == 0 else e.args[0]
             return f"relu({self.text(other)[0]})", _ATOM

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sympy as sp
 
 from symdl.catalog.entry import Activation, Parameter, X
-from symdl.nodes import sigmoid, softplus
+from symdl.nodes import catalog_function, sigmoid, softplus
+from symdl.ops import FUNCTIONS, InputFunction, elementwise
 from symdl.parse import parse
 from symdl.registry import Registry
 
@@ -220,3 +221,24 @@ _add(
     vector=True,
     doc="z_i − log Σ_j e^{z_j}; Jacobian I − 𝟙pᵀ (row i is e_i − p)",
 )
+
+
+def _register_in_the_input_language() -> None:
+    """Every scalar activation becomes an input-language function (default parameters)."""
+    for entry in ACTIVATIONS:
+        if entry.vector:
+            continue
+        f, d = entry.at()
+        node = catalog_function(entry.name, X, f, d, entry.latex)
+        for name in (entry.name, *entry.aliases):
+            if name in FUNCTIONS or name == "identity":
+                continue
+            doc = f"{entry.doc} (catalogue activation, default parameters)"
+            FUNCTIONS.add(
+                InputFunction(
+                    name, 1, lambda a, node=node: elementwise(node, a), "elementwise", doc
+                )
+            )
+
+
+_register_in_the_input_language()

@@ -20,6 +20,7 @@ import numpy as np
 import sympy as sp
 
 from symdl.explicit import Instance
+from symdl.nodes import expand_catalog
 from symdl.verify.precise import Evaluator, NotAdmissible
 
 __all__ = ["Condition", "NoAdmissiblePoint", "conditions", "sample_points"]
@@ -52,7 +53,7 @@ def conditions(exprs: Iterable[sp.Basic]) -> tuple[Condition, ...]:
         found.setdefault((expr, kind), Condition(expr, kind, origin))
 
     for root in exprs:
-        for e in sp.preorder_traversal(root):
+        for e in sp.preorder_traversal(expand_catalog(root)):
             if isinstance(e, sp.log):
                 add(e.args[0], "positive", "log")
             elif isinstance(e, sp.Pow):

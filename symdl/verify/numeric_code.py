@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from symdl.codegen import NON_ANALYTIC, numpy_function
+from symdl.nodes import expand_catalog
 from symdl.verify.claims import Problem, Side
 from symdl.verify.finite import differences
 from symdl.verify.precise import Evaluator
@@ -44,7 +45,7 @@ def environment(side: Side, point: Mapping[sp.Symbol, float], names: tuple[str, 
 
 
 def _analytic(expr: sp.Basic) -> bool:
-    return not any(isinstance(a, NON_ANALYTIC) for a in sp.preorder_traversal(expr))
+    return not any(isinstance(a, NON_ANALYTIC) for a in sp.preorder_traversal(expand_catalog(expr)))
 
 
 def fd_agreement(problem: Problem, values: list) -> Evidence:

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import ndtr, sigmoid, softplus
+from symdl.nodes import CatalogFunction, ndtr, sigmoid, softplus
 
 __all__ = ["Evaluator", "NotAdmissible"]
 
@@ -146,6 +146,8 @@ class Evaluator:
             return out
         if isinstance(e, sp.Pow):
             return self._pow(e)
+        if isinstance(e, CatalogFunction):
+            return self.visit(e.expansion())
         if isinstance(e, sp.Piecewise):
             for value, cond in e.args:
                 if self._truth(cond):

@@ -15,7 +15,7 @@ import sympy as sp
 
 from symdl.budget import run_with_budget
 from symdl.errors import BudgetExceeded, SymdlError
-from symdl.nodes import sigmoid, softplus
+from symdl.nodes import expand_catalog, sigmoid, softplus
 
 __all__ = ["SymbolicOutcome", "decide_zero", "elementary"]
 
@@ -33,9 +33,11 @@ class SymbolicOutcome:
 
 
 def elementary(e: sp.Basic) -> sp.Basic:
-    """``e`` with sigmoid, softplus and the hyperbolic functions written in exponentials."""
+    """``e`` with catalogue functions written out, and sigmoid, softplus and the hyperbolic
+    functions in exponentials."""
     return (
-        e.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
+        expand_catalog(e)
+        .replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a)))
         .replace(softplus, lambda a: sp.log(1 + sp.exp(a)))
         .replace(sp.tanh, lambda a: (sp.exp(2 * a) - 1) / (sp.exp(2 * a) + 1))
         .replace(sp.sinh, lambda a: (sp.exp(a) - sp.exp(-a)) / 2)

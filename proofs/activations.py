@@ -60,3 +60,76 @@ def relu_derivative():
 )
 def swish_derivative():
     return check_derivative("x*sigmoid(x)", "x", "sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x))")
+
+
+@proof(
+    "GELU derivative",
+    statement="d/dx x·Φ(x) = Φ(x) + x·φ(x), with Φ(x) = (1 + erf(x/√2))/2, φ(x) = e^{−x²/2}/√(2π).",
+    references=["Hendrycks & Gimpel, Gaussian Error Linear Units (GELUs), arXiv:1606.08415"],
+    tags=["activation", "gelu"],
+)
+def gelu_derivative():
+    return check_derivative("gelu(x)", "x", "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)")
+
+
+@proof(
+    "ELU derivative",
+    statement="ELU'(x) = 1 for x > 0 and α·eˣ = ELU(x) + α for x < 0 (α = 1 here).",
+    references=[
+        "Clevert, Unterthiner, Hochreiter, Fast and Accurate Deep Network Learning "
+        "by Exponential Linear Units (ICLR 2016)"
+    ],
+    tags=["activation", "elu", "kink"],
+)
+def elu_derivative():
+    return check_derivative("elu(x)", "x", "heaviside(x) + heaviside(-x)*(elu(x) + 1)")
+
+
+@proof(
+    "Mish derivative",
+    statement="d/dx x·tanh(softplus(x)) = tanh(softplus(x)) + x·σ(x)·(1 − tanh²(softplus(x))).",
+    references=["Misra, Mish: A Self Regularized Non-Monotonic Activation Function (2019)"],
+    tags=["activation", "mish"],
+)
+def mish_derivative():
+    return check_derivative(
+        "mish(x)", "x", "tanh(softplus(x)) + x*sigmoid(x)*(1 - tanh(softplus(x))**2)"
+    )
+
+
+@proof(
+    "Softsign derivative",
+    statement="d/dx x/(1 + |x|) = 1/(1 + |x|)².",
+    tags=["activation", "softsign"],
+)
+def softsign_derivative():
+    return check_derivative("softsign(x)", "x", "1/(1 + abs(x))**2")
+
+
+@proof(
+    "Softmax Jacobian",
+    statement="∂softmax(z)/∂z = diag(p) − p pᵀ with p = softmax(z).",
+    references=["Goodfellow, Bengio, Courville, Deep Learning (2016), §6.2.2.3"],
+    tags=["activation", "softmax", "jacobian"],
+)
+def softmax_jacobian():
+    return check_derivative(
+        "softmax(z)",
+        "z",
+        "diag(softmax(z)) - softmax(z) @ softmax(z).T",
+        shapes={"z": "n"},
+    )
+
+
+@proof(
+    "A layer y = f(Wx + b) with a catalogue activation",
+    statement="∂/∂W Σ gelu(Wx + b) = gelu'(Wx + b) xᵀ (a row of gelu' per output).",
+    tags=["neuron", "gelu", "matrix"],
+)
+def neuron_weight_gradient():
+    return check_derivative(
+        "sum(gelu(W @ x + b))",
+        "W",
+        "((1 + erf((W @ x + b)/sqrt(2)))/2 + (W @ x + b)*exp(-(W @ x + b)**2/2)/sqrt(2*pi)) @ x.T",
+        shapes={"W": "3x4", "x": "4", "b": "3"},
+    )

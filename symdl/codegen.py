@@ -405,6 +405,9 @@ class _Compiler:
         if codes[0][0] == "-1" and len(codes) == 2:
             s, f = codes[1]
             return f"-{s}", lambda env: -f(env)
+        if codes[0][0] == "-1":
+            text, run = self._product(codes[1:])
+            return f"-{text}", lambda env: -run(env)
         fns = [f for _, f in codes]
         texts = [
             s if i == 0 or not s.startswith("-") else f"({s})" for i, (s, _) in enumerate(codes)

@@ -134,8 +134,8 @@ class _Printer:
 
     def _mul(self, e: sp.Mul) -> tuple[str, int]:
         coeff, factors = e.as_coeff_mul()
-        if coeff == -1:
-            rest = sp.Mul(*factors)
+        if coeff.is_negative:
+            rest = sp.Mul(-coeff, *factors)
             return f"-{self.wrap(rest, _NEG)}", _NEG
         num, den = [], []
         for f in factors:
@@ -147,7 +147,8 @@ class _Printer:
         if coeff != 1:
             if isinstance(coeff, sp.Rational) and coeff.q != 1:
                 num_c, den_c = coeff.p, coeff.q
-                head.append(str(num_c))
+                if num_c != 1 or not num:
+                    head.append(str(num_c))
                 den.insert(0, sp.Integer(den_c))
             else:
                 head.append(self.wrap(coeff, _MUL - 1))
@@ -204,8 +205,8 @@ def _log_softmax_of(e: sp.MatAdd) -> sp.Basic | None:
 
 def _negated(term: sp.Basic) -> sp.Basic | None:
     """``t`` if ``term`` is ``−t`` (so it prints as a subtraction), else ``None``."""
-    if isinstance(term, sp.Mul) and term.args[0] == -1:
-        return sp.Mul(*term.args[1:])
+    if isinstance(term, sp.Mul) and term.args[0].is_Number and term.args[0].is_negative:
+        return sp.Mul(-term.args[0], *term.args[1:])
     if isinstance(term, sp.MatMul) and term.args[0] == -1 and len(term.args) == 2:
         return term.args[1]
     if (

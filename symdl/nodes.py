@@ -279,7 +279,7 @@ class CatalogFunction(sp.Function):
 def catalog_function(
     name: str, variable: sp.Symbol, body: sp.Expr, derivative: sp.Expr, latex_name: str
 ) -> type[CatalogFunction]:
-    """A :class:`CatalogFunction` subclass named ``name`` for ``body`` (a formula in ``variable``)."""
+    """A :class:`CatalogFunction` subclass ``name`` for ``body``, a formula in ``variable``."""
     attrs = {
         "variable": variable,
         "body": body,

@@ -100,11 +100,9 @@ def _budget(fn: Any, *args: Any) -> Any:
 
 
 def _limits(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
-    return _budget(_limits_work, expr)
+    from symdl.catalog.code import limits_at_infinity
 
-
-def _limits_work(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    return sp.limit(expr, X, -sp.oo), sp.limit(expr, X, sp.oo)
+    return limits_at_infinity(expr)
 
 
 def _roots_work(expr: sp.Expr) -> tuple[sp.Expr, ...] | None:
@@ -167,13 +165,34 @@ def establish_domain(f: sp.Expr) -> Established:
     return Established(f"{{x : {text}}}", "sympy", "conditions read off the expression")
 
 
+def _pieces(f: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
+    """``f`` as (formula, set) pairs covering ℝ: Max, Min and Abs written as Piecewise."""
+    g = elementary(f)
+    if g.has(sp.Max, sp.Min, sp.Abs, sp.Piecewise):
+        g = sp.piecewise_fold(g.rewrite(sp.Piecewise))
+    if isinstance(g, sp.Piecewise):
+        return [(e, s) for e, s in g.as_expr_set_pairs(sp.S.Reals) if s is not sp.S.EmptySet]
+    return [(g, sp.S.Reals)]
+
+
+def _piecewise_range(f: sp.Expr) -> sp.Set:
+    from sympy.calculus.util import function_range
+
+    return sp.Union(*(function_range(e, X, s) for e, s in _pieces(f)))
+
+
 def establish_range(f: sp.Expr, kinks: tuple[sp.Expr, ...]) -> Established:
     """The range as a SymPy ``Interval`` (open where a bound is only approached)."""
     g = elementary(f)
-    if not f.has(sp.Piecewise):
-        rng = _budget(_function_range, g)
-        if isinstance(rng, sp.Interval):
-            return Established(rng, "sympy", "function_range over ℝ")
+    rng = _budget(_piecewise_range, f)
+    if isinstance(rng, sp.Interval):
+        pieces = len(_pieces(f))
+        how = (
+            "function_range over ℝ"
+            if pieces == 1
+            else f"function_range on each of its {pieces} pieces, united"
+        )
+        return Established(rng, "sympy", how)
     limits = _limits(g)
     critical = _budget(_roots_work, sp.diff(g, X))
     if limits is not None and critical is not None:
@@ -223,7 +242,7 @@ def establish_bounded(rng: Established) -> Established:
 
 
 def _float(v: sp.Expr) -> float:
-    return float(v) if v.is_finite else (float("inf") if v.is_positive else float("-inf"))
+    return float(v) if v.is_finite else (float("inf") if v.is_extended_positive else float("-inf"))
 
 
 def establish_monotone(f: sp.Expr, d: sp.Expr) -> Established:

@@ -7,6 +7,8 @@ and the NumPy source is the stable code :mod:`symdl.catalog.code` generates.
 
 from __future__ import annotations
 
+import difflib
+
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
@@ -14,13 +16,24 @@ from sympy.printing.latex import LatexPrinter
 
 from symdl.catalog.activations import ACTIVATIONS
 from symdl.catalog.code import activation_code
-from symdl.catalog.entry import Activation
+from symdl.catalog.entry import Activation, Loss
+from symdl.catalog.losses import LOSSES
 from symdl.catalog.properties import establish
 from symdl.codegen import numpy_function
+from symdl.errors import UnknownNameError
 from symdl.nodes import FilledLike, LogSumExp, log_softmax_argument, sigmoid, softplus
 from symdl.unparse import to_text
 
-__all__ = ["activation_latex", "activation_table", "describe_activation", "latex"]
+__all__ = [
+    "activation_latex",
+    "activation_table",
+    "describe",
+    "describe_activation",
+    "describe_loss",
+    "latex",
+    "loss_latex",
+    "loss_table",
+]
 
 
 class _Printer(LatexPrinter):
@@ -182,7 +195,7 @@ def activation_table() -> str:
 def _short(rng: sp.Interval) -> str:
     def num(v: sp.Expr) -> str:
         if not v.is_finite:
-            return "−∞" if v.is_negative else "∞"
+            return "−∞" if v.is_extended_negative else "∞"
         return str(v) if v.is_Rational else f"{float(v):.4g}"
 
     left = "(" if rng.left_open or not rng.inf.is_finite else "["
@@ -190,8 +203,72 @@ def _short(rng: sp.Interval) -> str:
     return f"{left}{num(rng.inf)}, {num(rng.sup)}{right}"
 
 
+def loss_latex(entry: Loss) -> str:
+    """The loss and its canonical gradient by ``z``, as two LaTeX display lines."""
+    grad = r"\nabla_z L" if entry.vector else r"\frac{\partial L}{\partial z}"
+    return rf"L(z, y) = {entry.latex}" + "\n" + rf"{grad} = {latex(entry.gradient)}" + "\n"
+
+
+def describe_loss(name: str) -> str:
+    """Everything the catalogue knows about a loss, as text for the terminal."""
+    from symdl.catalog.losses import VECTOR_SHAPES, convexity
+
+    entry = LOSSES.get(name)
+    lines = [f"{entry.name} — {entry.doc}"]
+    if entry.reference:
+        lines.append(f"reference: {entry.reference}")
+    if entry.vector:
+        lines.append(f"L(z, y) = {entry.expr_text}    (z, y column vectors)")
+        lines.append(f"∇_z L   = {entry.gradient_text}")
+    else:
+        lines.append(f"L(z, y) = {_text(entry.expr)}")
+        lines.append(f"∂L/∂z   = {_text(entry.gradient)}")
+    for p in entry.parameters:
+        lines.append(f"parameter {p.name} = {p.default} ({p.condition}) {p.doc}".rstrip())
+    if entry.domain:
+        lines.append(f"domain: {entry.domain}")
+    if entry.assume:
+        lines.append("assumes: " + ", ".join(f"{k} {v}" for k, v in entry.assume.items()))
+    lines.append(f"convex in z: {convexity(entry)}")
+    lines.append("LaTeX:")
+    lines.extend("  " + line for line in loss_latex(entry).splitlines())
+    lines.append("NumPy (stable):")
+    names = sorted({s.name for s in entry.at()[0].free_symbols})
+    if entry.vector:
+        n = sp.Symbol("n", integer=True, positive=True)
+        code = numpy_function(entry.at()[0], list(VECTOR_SHAPES), sizes={n: 3}, name=entry.name)
+    else:
+        names = ["z", "y"] + [v for v in names if v not in ("z", "y")]
+        code = numpy_function(entry.at()[0], names, name=entry.name)
+    lines.extend("  " + line for line in code.source.splitlines())
+    return "\n".join(lines)
+
+
+def loss_table() -> str:
+    """One row per loss: its gradient and whether it is convex in ``z`` (established)."""
+    from symdl.catalog.losses import convexity
+
+    rows = [("name", "gradient by z", "convex in z", "established by")]
+    for entry in LOSSES:
+        grad = entry.gradient_text if entry.vector else _text(entry.gradient)
+        c = convexity(entry)
+        convex = {True: "yes", False: "no"}.get(c.value, str(c.value))  # type: ignore[call-overload]
+        rows.append((entry.name, _clip(grad, 48), convex, c.method))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def describe(name: str) -> str:
     """``symdl show NAME``: an activation, or else a loss, described in full."""
     if name in ACTIVATIONS:
         return describe_activation(name)
-    return describe_activation(name)  # raises UnknownNameError with a close match
+    if name in LOSSES:
+        return describe_loss(name)
+    known = [*ACTIVATIONS.names(), *LOSSES.names()]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownNameError(f"no activation or loss named {name!r}{hint}")

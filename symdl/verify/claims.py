@@ -49,19 +49,65 @@ class Problem:
 
 
 def _scope_for(objs: list[object], shapes: Mapping | None, assume: Mapping | None) -> Scope:
-    """The declared scope, extended with the shapes of any SymPy MatrixSymbols passed in."""
+    """The declared scope, extended by the SymPy objects passed in: the shapes of their
+    MatrixSymbols, and the sign assumptions of their Symbols (``Symbol("v", positive=True)``
+    means ``assume={"v": "positive"}``)."""
     declared: dict[str, object] = dict(shapes or {})
+    kinds: dict[str, str] = dict(assume or {})
+    dims = {
+        d.name
+        for obj in objs
+        if isinstance(obj, sp.Basic)
+        for m in obj.atoms(sp.MatrixSymbol)
+        for d in sp.Tuple(*m.shape).free_symbols
+    }
     for obj in objs:
         if isinstance(obj, sp.Basic):
             for m in obj.atoms(sp.MatrixSymbol):
                 declared.setdefault(m.name, tuple(m.shape))
-    return Scope.build(declared, assume)  # type: ignore[arg-type]
+            for sym in obj.atoms(sp.Symbol):
+                kind = _sign_kind(sym)
+                if kind and sym.name not in dims and sym.name not in kinds:
+                    kinds[sym.name] = kind
+    return Scope.build(declared, kinds)  # type: ignore[arg-type]
 
 
-def _names(exprs: list[sp.Basic]) -> tuple[str, ...]:
+def _sign_kind(sym: sp.Symbol) -> str | None:
+    if sym.is_positive:
+        return "positive"
+    if sym.is_negative:
+        return "negative"
+    if sym.is_nonzero:
+        return "nonzero"
+    return None
+
+
+def _canonical(e: sp.Basic, scope: Scope) -> sp.Basic:
+    """``e`` with every scalar Symbol replaced by the scope's symbol of the same name, so a
+    name means one variable however the caller built it (``Symbol("v", positive=True)``
+    in ``f`` and ``"v"`` as ``wrt`` are the same ``v``)."""
+    dims = {d.name for d in scope.dims()}
+    for s in e.free_symbols:
+        if isinstance(s, sp.Symbol) and s.name not in dims and (s.is_integer or s.is_rational):
+            raise UnsupportedError(
+                f"the variable {s.name} is declared {'integer' if s.is_integer else 'rational'};"
+                " symdl's variables are real (its samples and proofs are over the reals)"
+            )
+    swap = {
+        s: scope.symbol(s.name)
+        for s in e.free_symbols
+        if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s.name not in dims
+    }
+    return e.xreplace({a: b for a, b in swap.items() if a != b}) if swap else e
+
+
+def _names(exprs: list[sp.Basic], scope: Scope) -> tuple[str, ...]:
+    dims = {d.name for d in scope.dims()}
     mats = sorted({m.name for e in exprs for m in e.atoms(sp.MatrixSymbol)})
     scalars = sorted(
-        {s.name for e in exprs for s in e.free_symbols if isinstance(s, sp.Symbol)} - set(mats)
+        {s.name for e in exprs for s in e.free_symbols if isinstance(s, sp.Symbol)}
+        - set(mats)
+        - dims
     )
     return tuple(mats + scalars)
 
@@ -74,10 +120,11 @@ def identity_problem(
     lhs: object, rhs: object, *, shapes: Mapping | None, assume: Mapping | None
 ) -> Problem:
     scope = _scope_for([lhs, rhs], shapes, assume)
-    left, right = as_expression(lhs, scope), as_expression(rhs, scope)
+    left = _canonical(as_expression(lhs, scope), scope)
+    right = _canonical(as_expression(rhs, scope), scope)
     text = f"{_show(left)} == {_show(right)}"
     expected, got = _scalar_if_1x1(shape_of(left)), _scalar_if_1x1(shape_of(right))
-    names = _names([left, right])
+    names = _names([left, right], scope)
     sides: tuple[Side, ...] = ()
     if expected == got:
         built = []
@@ -98,11 +145,11 @@ def derivative_problem(
     assume: Mapping | None,
 ) -> Problem:
     scope = _scope_for([f, wrt, claimed], shapes, assume)
-    fx = as_expression(f, scope)
+    fx = _canonical(as_expression(f, scope), scope)
     wrt_name = _wrt_name(wrt)
     var = scope.symbol(wrt_name)
-    cx = as_expression(claimed, scope)
-    names = _names([fx, cx, var])
+    cx = _canonical(as_expression(claimed, scope), scope)
+    names = _names([fx, cx, var], scope)
     if wrt_name not in names:
         names = (*names, wrt_name)
     f_shape, w_shape = _scalar_if_1x1(shape_of(fx)), shape_of(var)

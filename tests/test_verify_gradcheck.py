@@ -1,0 +1,341 @@
+"""``gradcheck``: a user's NumPy gradient against finite differences, entry by entry.
+
+One wrong entry in a thousand must be found and named (tolerances never grow with the
+array size); a correct low-precision gradient must not be refuted; the diagnosis names
+whole-array mistakes; bad input is a clear error, not a crash deep inside.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import symdl
+from symdl import PrecisionWarning, SymdlError, gradcheck
+
+# -- a 1,000-entry gradient with planted bugs ---------------------------------------------
+
+_RNG = np.random.default_rng(20240611)
+W0 = _RNG.normal(size=(25, 40))
+C = _RNG.normal(size=40)
+W0[5, 33] = 1.3  # the entry whose cubic term is dropped below: make that term large
+
+
+def loss(W):
+    r"""L(W) = Σ tanh(W)² + (Σ W c)² / 200 + Σ W³ / 10: elementwise and coupled terms."""
+    return float(np.sum(np.tanh(W) ** 2) + np.sum(W @ C) ** 2 / 200 + np.sum(W**3) / 10)
+
+
+def grad_loss(W, c=None):
+    """The gradient, computed in the dtype of ``W`` (or of ``c`` where that is wider)."""
+    c = C.astype(W.dtype) if c is None else c
+    T = np.tanh(W)
+    coupled = np.sum(W @ c) / 100 * np.ones_like(W[:, :1]) @ c[None, :]
+    return 2 * T * (1 - T**2) + coupled + 3 * W**2 / 10
+
+
+def _sign_flip(G, W):
+    G[3, 7] = -G[3, 7]
+    return G
+
+
+def _dropped_term(G, W):
+    G[5, 33] -= 3 * W[5, 33] ** 2 / 10
+    return G
+
+
+def _one_percent(G, W):
+    G[10, 20] *= 1.01
+    return G
+
+
+@pytest.mark.parametrize(
+    ("plant", "where"),
+    [
+        pytest.param(_sign_flip, (3, 7), id="sign-flip"),
+        pytest.param(_dropped_term, (5, 33), id="dropped-term"),
+        pytest.param(_one_percent, (10, 20), id="one-percent"),
+    ],
+)
+def test_one_planted_bug_in_a_thousand_entries_is_found_and_named(plant, where):
+    assert W0.size == 1000
+    assert abs(grad_loss(W0)[where]) > 0.05  # the planted error is not hidden by a tiny entry
+    report = gradcheck(loss, lambda W: plant(grad_loss(W), W), W0)
+    assert report.verdict == "refuted", str(report)
+    assert report.entries[0].index == where
+    worst = report.entries[0]
+    assert worst.abs_error > worst.tolerance
+    # the other 999 entries are right: the next worst is within its tolerance
+    assert all(e.abs_error <= e.tolerance for e in report.entries[1:])
+    assert f"claimed[{where[0]},{where[1]}]" in report.diagnosis[0]
+    assert f"the error is confined to entry {where}" in report.diagnosis
+    assert "1 of 1000 entries outside the error bound" in report.evidence[0].detail
+    assert np.array_equal(np.array(report.counterexample["arg0"]), W0)
+
+
+def test_correct_float64_gradient_is_verified():
+    W = W0[:4]  # the 1,000-entry float32 case below covers size; this one, float64 itself
+    report = gradcheck(loss, grad_loss, W)
+    assert report.verdict == "verified", str(report)
+    assert report.notes == ()
+    assert "all 160 entries within the error bound" in report.evidence[0].detail
+
+
+def test_correct_float32_gradient_is_not_refuted_and_warns():
+    W32 = W0.astype(np.float32)
+    with pytest.warns(PrecisionWarning, match="float32"):
+        report = gradcheck(loss, grad_loss, W32)
+    assert report.verdict != "refuted", str(report)
+    assert report.verdict == "verified"
+    assert any("float32" in n and "float64" in n for n in report.notes), report.notes
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: float32 inputs whose gradient is promoted to float64 (by a float64 constant) "
+    "are judged with float64's rounding allowance, so float32 rounding refutes a correct "
+    "gradient",
+)
+def test_float32_inputs_with_a_float64_constant_are_not_refuted():
+    W32 = W0[:6, :].astype(np.float32)
+    with pytest.warns(PrecisionWarning):
+        report = gradcheck(loss, lambda W: grad_loss(W, c=C), W32)
+    assert grad_loss(W32, c=C).dtype == np.float64
+    assert report.verdict != "refuted", str(report)
+
+
+def test_float16_gradient():
+    x = (np.arange(1.0, 7.0).reshape(2, 3) / 7).astype(np.float16)
+
+    def f(x):
+        return float(np.sum(np.sin(x)))
+
+    with pytest.warns(PrecisionWarning, match="float16"):
+        good = gradcheck(f, np.cos, x)
+    assert good.verdict == "verified", str(good)
+    assert any("float16" in n for n in good.notes)
+    with pytest.warns(PrecisionWarning):
+        bad = gradcheck(f, lambda x: 1.1 * np.cos(x), x)
+    assert bad.verdict == "refuted"
+    assert any("1.1" in d or "1.09" in d for d in bad.diagnosis[1:]), bad.diagnosis
+
+
+# -- several arrays ----------------------------------------------------------------------
+
+X1 = np.array([[0.5, -1.0, 0.2], [1.5, 0.3, -0.7]])
+Y1 = np.array([[0.9, 1.1, -0.4], [-0.6, 0.8, 1.2]])
+
+
+def f_xy(x, y):
+    return float(np.sum(x * y**2))
+
+
+def test_several_arrays_all_by_default():
+    report = gradcheck(f_xy, lambda x, y: (y**2, 2 * x * y), X1, Y1)
+    assert report.verdict == "verified", str(report)
+    assert len(report.evidence) == 2
+
+
+@pytest.mark.parametrize(
+    ("wrt", "grad"),
+    [
+        ([1], lambda x, y: 2 * x * y),
+        ([0], lambda x, y: y**2),
+        ([1, 0], lambda x, y: (2 * x * y, y**2)),
+    ],
+)
+def test_several_arrays_with_wrt(wrt, grad):
+    report = gradcheck(f_xy, grad, X1, Y1, wrt=wrt)
+    assert report.verdict == "verified", str(report)
+    assert len(report.evidence) == len(wrt)
+
+
+def test_wrong_gradient_of_the_second_array_is_named():
+    report = gradcheck(f_xy, lambda x, y: (y**2, x * y), X1, Y1)
+    assert report.verdict == "refuted"
+    assert report.entries[0].index[0] == 1  # (which gradient, row, column)
+    assert len(report.entries[0].index) == 3
+    assert "the claim equals 1/2 times the true gradient" in report.diagnosis
+    assert set(report.counterexample) == {"arg0", "arg1"}
+
+
+def test_only_the_wrt_arrays_are_judged():
+    report = gradcheck(f_xy, lambda x, y: 2 * x * y, X1, Y1, wrt=[1])
+    assert report.verdict == "verified"
+    assert "arg1" in report.claim and "arg0" not in report.claim
+
+
+# -- diagnosis of whole-array mistakes ----------------------------------------------------
+
+A3 = np.array([[1.0, 2.0, -0.5], [0.3, -1.2, 2.2], [4.0, 0.7, 1.1]])
+X3 = np.array([[0.5, -1.0, 0.2], [1.5, 0.3, -0.7], [0.9, 1.1, 0.4]])
+
+
+def f_quad(X):
+    return float(np.sum(A3 * X**2))
+
+
+def g_quad(X):
+    return 2 * A3 * X
+
+
+@pytest.mark.parametrize(
+    ("claimed", "message"),
+    [
+        pytest.param(
+            lambda X: g_quad(X).T, "the claim equals the true gradient transposed", id="T"
+        ),
+        pytest.param(
+            lambda X: 2 * g_quad(X), "the claim equals 2 times the true gradient", id="2x"
+        ),
+        pytest.param(
+            lambda X: -g_quad(X),
+            "the claim has the wrong sign: it equals minus the true gradient",
+            id="negated",
+        ),
+        pytest.param(
+            lambda X: g_quad(X) / 2, "the claim equals 1/2 times the true gradient", id="half"
+        ),
+        pytest.param(
+            lambda X: g_quad(X) / 32,
+            "the claim equals 1/32 (one over 32, e.g. 1/batch) times the true gradient",
+            id="batch",
+        ),
+        pytest.param(
+            lambda X: 0 * X,
+            "the claim is identically zero but the true gradient is not "
+            "(the derivative was dropped entirely)",
+            id="zero",
+        ),
+        pytest.param(
+            lambda X: g_quad(X) + np.array([[0.0], [1.0], [0.0]]) * X,
+            "the error is confined to row 1",
+            id="row",
+        ),
+        pytest.param(
+            lambda X: g_quad(X) + np.array([[0.0, 0.0, 3.0]]) * X,
+            "the error is confined to column 2",
+            id="column",
+        ),
+        pytest.param(
+            lambda X: g_quad(X) + np.eye(3), "the error is confined to the diagonal", id="diagonal"
+        ),
+    ],
+)
+def test_diagnosis_names_the_mistake(claimed, message):
+    report = gradcheck(f_quad, claimed, X3)
+    assert report.verdict == "refuted", str(report)
+    assert message in report.diagnosis, report.diagnosis
+    assert str(report).startswith("refuted: ")
+
+
+def test_correct_small_gradient_is_verified():
+    report = gradcheck(f_quad, g_quad, X3)
+    assert report.verdict == "verified"
+    assert report.diagnosis == ()
+
+
+def test_documented_example():
+    A = np.array([[2.0, 1.0], [0.5, 3.0]])
+
+    def f(x):
+        return (x.T @ A @ x).item()
+
+    x = np.array([[1.0], [2.0]])
+    assert gradcheck(f, lambda x: (A + A.T) @ x, x).verdict == "verified"
+    wrong = gradcheck(f, lambda x: 2 * A @ x, x)
+    assert wrong.verdict == "refuted"
+
+
+def test_report_serialises(tmp_path):
+    report = gradcheck(f_quad, lambda X: g_quad(X).T, X3)
+    data = json.loads(report.to_json())
+    assert data["verdict"] == "refuted"
+    assert np.allclose(np.array(data["counterexample"]["arg0"]), X3)
+    assert data["diagnosis"] == list(report.diagnosis)
+    for e in data["entries"]:
+        assert {"index", "claimed", "true", "abs_error", "rel_error", "tolerance"} <= set(e)
+
+
+# -- bad input ---------------------------------------------------------------------------
+
+
+def test_gradient_of_the_wrong_shape_is_refuted_with_the_reason():
+    report = gradcheck(f_quad, lambda X: g_quad(X)[:2], X3)
+    assert report.verdict == "refuted"
+    assert report.method == "shape"
+    assert "shape (2, 3), the argument has shape (3, 3)" in report.diagnosis[0]
+
+
+def test_gradient_of_the_transposed_shape_says_so():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    report = gradcheck(lambda x: float(np.sum(x**2)), lambda x: 2 * x.T, x)
+    assert report.verdict == "refuted"
+    assert report.method == "shape"
+    assert "the claim has the transposed shape" in report.diagnosis[0]
+
+
+def test_wrong_number_of_gradients_is_a_value_error():
+    with pytest.raises(ValueError, match="returned 1 arrays for 2 inputs"):
+        gradcheck(f_xy, lambda x, y: y**2, X1, Y1)
+
+
+def test_no_arrays_is_a_value_error():
+    with pytest.raises(ValueError, match="at least one input array"):
+        gradcheck(lambda: 0.0, lambda: 0.0)
+
+
+def test_non_numeric_input_is_a_symdl_error():
+    with pytest.raises(SymdlError, match="real array"):
+        gradcheck(lambda s: 0.0, lambda s: 0.0, "abc")
+
+
+def test_non_finite_loss_is_a_symdl_error():
+    with pytest.raises(SymdlError, match="non-finite"):
+        gradcheck(lambda x: float("nan"), lambda x: 2 * x, X3)
+
+
+def test_unknown_method_is_an_unknown_name_error():
+    with pytest.raises(symdl.UnknownNameError, match="bogus"):
+        gradcheck(f_quad, g_quad, X3, method="bogus")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="bug: a non-scalar f crashes with IndexError inside the differences"
+)
+def test_non_scalar_loss_is_a_clear_error():
+    with pytest.raises((SymdlError, ValueError), match="scalar"):
+        gradcheck(lambda x: x**2, lambda x: 2 * x, X3)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: wrt out of range is a bare 'list index out of range'")
+def test_wrt_out_of_range_is_a_clear_error():
+    with pytest.raises((SymdlError, ValueError, IndexError), match="wrt"):
+        gradcheck(f_xy, lambda x, y: 2 * x * y, X1, Y1, wrt=[5])
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a NaN gradient is 'verified' (NaN > tol is False)")
+@pytest.mark.parametrize("where", ["everywhere", "one-entry"])
+def test_nan_gradient_is_never_verified(where):
+    def claimed(X):
+        g = g_quad(X)
+        if where == "everywhere":
+            return np.full_like(g, np.nan)
+        g[1, 2] = np.nan
+        return g
+
+    report = gradcheck(f_quad, claimed, X3)
+    assert report.verdict != "verified", str(report)
+
+
+def test_infinite_gradient_is_refuted():
+    def claimed(X):
+        g = g_quad(X)
+        g[1, 2] = np.inf
+        return g
+
+    with np.errstate(invalid="ignore"):
+        report = gradcheck(f_quad, claimed, X3)
+    assert report.verdict == "refuted"

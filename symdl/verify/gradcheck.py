@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from symdl.errors import PrecisionWarning, UnsupportedError
+from symdl.errors import PrecisionWarning, ShapeError, UnsupportedError
 from symdl.verify.diagnose import diagnose
 from symdl.verify.finite import central, differences
 from symdl.verify.report import Entry, Evidence, Report
@@ -70,6 +70,22 @@ def gradcheck(
         notes.append(message)
     point = [a.astype(np.float64) if a.dtype.kind in "fiu" else a for a in inputs]
     targets = list(range(len(inputs))) if wrt is None else list(wrt)
+    bad_targets = [i for i in targets if not isinstance(i, int) or not 0 <= i < len(inputs)]
+    if bad_targets:
+        raise ValueError(
+            f"wrt={list(wrt or [])} names argument {bad_targets[0]}, but there are "
+            f"{len(inputs)} input arrays (indices 0 to {len(inputs) - 1})"
+        )
+    value = np.asarray(f(*point))
+    if value.size != 1:
+        raise ShapeError(
+            f"f must return a scalar (the loss), but it returned shape {value.shape}; "
+            "for a vector function check each output, or sum them with weights"
+        )
+    # the claim is judged with the rounding allowance of the least precise input it was
+    # computed from (float32 inputs promote to float64 when they meet a float64 constant)
+    low = [inputs[i].dtype for i in upcast]
+    allowance = max((np.finfo(d).eps for d in low), default=0.0)
     claimed = grad_f(*arrays)
     if not isinstance(claimed, (tuple, list)):
         claimed = (claimed,)
@@ -100,7 +116,22 @@ def gradcheck(
                 diagnosis=(reason,),
                 notes=tuple(notes),
             )
-        fd, ev, bad, rows = _compare(f, point, i, g, method)
+        broken = ~np.isfinite(g.astype(np.float64)) if g.dtype.kind in "fc" else None
+        if broken is not None and broken.any():
+            where = tuple(int(j) for j in np.argwhere(broken)[0])
+            reason = (
+                f"the claimed gradient for argument {i} is not finite at {list(where)} "
+                f"({g.astype(np.float64)[where]}); {int(broken.sum())} of {g.size} entries"
+            )
+            return Report(
+                "refuted",
+                _title(f, i),
+                "inspection",
+                (Evidence("finite-values", "differ", reason),),
+                diagnosis=(reason,),
+                notes=tuple(notes),
+            )
+        fd, ev, bad, rows = _compare(f, point, i, g, method, allowance)
         evidence.append(ev)
         entries.extend(
             Entry(
@@ -116,7 +147,7 @@ def gradcheck(
         if bad:
             mismatched = True
             scale = max(float(np.max(np.abs(fd.value))), 1e-300)
-            rtol = float(np.max(_tolerance(fd, g))) / scale
+            rtol = float(np.max(_tolerance(fd, g, allowance))) / scale
             for finding in diagnose([g.astype(np.float64)], [fd.value], rtol=max(rtol, 1e-12)):
                 findings.append(finding.message)
     entries.sort(key=lambda e: -e.rel_error)
@@ -154,14 +185,20 @@ def _title(f: Callable[..., Any], *targets: int) -> str:
     return f"gradient of {name} with respect to {args}"
 
 
-def _tolerance(fd: Any, claimed: np.ndarray) -> np.ndarray:
+def _tolerance(fd: Any, claimed: np.ndarray, allowance: float = 0.0) -> np.ndarray:
     eps = np.finfo(claimed.dtype).eps if claimed.dtype.kind == "f" else np.finfo(float).eps
+    eps = max(float(eps), allowance)
     scale = float(np.max(np.abs(fd.value))) if fd.value.size else 0.0
     return fd.error + _CLAIM_ROUNDING * eps * np.maximum(np.abs(fd.value), scale)
 
 
 def _compare(
-    f: Callable[..., Any], point: list[np.ndarray], i: int, g: np.ndarray, method: str
+    f: Callable[..., Any],
+    point: list[np.ndarray],
+    i: int,
+    g: np.ndarray,
+    method: str,
+    allowance: float = 0.0,
 ) -> tuple[Any, Evidence, bool, list[Entry]]:
     def along(v: np.ndarray) -> Any:
         args = list(point)
@@ -173,13 +210,13 @@ def _compare(
     except UnsupportedError:
         fd = differences(along, point[i], method="richardson")
     claimed = g.astype(np.float64)
-    tol = _tolerance(fd, g)
+    tol = _tolerance(fd, g, allowance)
     err = np.abs(claimed - fd.value)
     bad = err > tol
     if np.any(bad):
         # confirm with an independent estimate: plain central differences, own error model
         second = central(along, point[i])
-        tol2 = _tolerance(second, g)
+        tol2 = _tolerance(second, g, allowance)
         bad &= np.abs(claimed - second.value) > tol2
     scale = np.maximum(np.maximum(np.abs(claimed), np.abs(fd.value)), 1e-300)
     rel = err / scale

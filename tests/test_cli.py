@@ -154,7 +154,7 @@ def test_relu_heaviside_is_proved_with_the_kink(capsys):
     assert "kink at x = 0: one-sided derivatives 0 (left), 1 (right)" in out
     code, data, _ = run_json(capsys, ["check", "relu(x)", "--wrt", "x", "--claim", "heaviside(x)"])
     assert data["kinks"] == [
-        {"location": "x = 0", "left": 0.0, "right": 1.0, "claimed": 0.5, "inside": True}
+        {"location": "x = 0", "left": 0.0, "right": 1.0, "claimed": 0.5, "inside": True, "at": 0.0}
     ]
 
 

@@ -29,7 +29,7 @@ WIDE = (-60.0, 60.0)
 POSITIVE = (1e-6, 60.0)
 
 SCALAR = [a for a in ACTIVATIONS if not a.vector]
-#: (name, expression, the interval its boxes are drawn from)
+#: (name, expressions, the interval their boxes are drawn from)
 TABLE = [(f"{a.name} and {a.name}'", a.at(), WIDE) for a in SCALAR]
 TABLE += [
     (name, (expr,), domain)
@@ -129,6 +129,14 @@ def test_atan_encloses(data):
     with mpmath.workdps(50):
         for p in points:
             assert low <= mpmath.atan(mpmath.mpf(p) ** 3 - mpmath.mpf(p)) <= high
+
+
+def test_atan_where_mpmath_interval_atan2_rounds_inward():
+    """Found by the property above: ``iv.atan2`` rounds a prec+4-bit value "outward"."""
+    p = 25.26975860058471
+    low, high = enclose(sp.atan(x**3 - x), {x: (p, p)})
+    with mpmath.workdps(50):
+        assert low <= mpmath.atan(mpmath.mpf(p) ** 3 - mpmath.mpf(p)) <= high
 
 
 @given(entry=st.sampled_from(TABLE), data=st.data())

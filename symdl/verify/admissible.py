@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -119,12 +120,34 @@ def sample_points(
             kind = instance.scope.assume.get(name)
             sample = _matrix(kind, m.shape, rng)
             for sym, v in zip(m, sample.ravel()):
-                values[sym] = float(v)
+                values[sym] = v if isinstance(v, mpmath.mpf) else float(v)
         if satisfied(conds, values):
             out.append(values)
         else:
             misses += 1
     return out
+
+
+#: Digits of an orthogonal sample: far beyond any comparison, so ``QᵀQ = I`` holds there.
+ORTHOGONAL_DPS = 120
+
+
+def _orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random orthogonal matrix, orthogonal to 120 digits (float64 would give 1e−16).
+
+    Gram–Schmidt on a Gaussian matrix in mpmath; the entries stay mpf, so a claim that
+    needs ``QᵀQ = I`` is not refuted by the sample's own rounding.
+    """
+    with mpmath.workdps(ORTHOGONAL_DPS):
+        cols: list[list[mpmath.mpf]] = []
+        for _ in range(n):
+            v = [mpmath.mpf(float(g)) for g in rng.normal(size=n)]
+            for c in cols:
+                dot = mpmath.fsum(a * b for a, b in zip(v, c))
+                v = [a - dot * b for a, b in zip(v, c)]
+            norm = mpmath.sqrt(mpmath.fsum(a * a for a in v))
+            cols.append([a / norm for a in v])
+        return np.array([[cols[j][i] for j in range(n)] for i in range(n)], dtype=object)
 
 
 def _need(c: Condition) -> str:
@@ -162,8 +185,7 @@ def _matrix(kind: str | None, shape: tuple[int, int], rng: np.random.Generator) 
         b = rng.uniform(-1.0, 1.0, size=shape)
         return b @ b.T + 0.5 * np.eye(rows)
     if kind == "orthogonal":
-        q, r = np.linalg.qr(rng.normal(size=shape))
-        return q * np.sign(np.diag(r))
+        return _orthogonal(rows, rng)
     if kind == "diagonal":
         d = rng.uniform(0.3, 2.0, size=rows) * rng.choice([-1.0, 1.0], size=rows)
         return np.diag(d)

@@ -201,7 +201,7 @@ class _Check:
             return self.report(
                 "refuted",
                 "one-sided derivatives at a kink",
-                counterexample={p.wrt or "x": k.location},
+                counterexample={p.wrt or "x": k.at if k.at is not None else k.location},
                 kinks=tuple(kinks),
                 diagnosis=(
                     f"at the kink {k.location} the claim gives {k.claimed:.6g}, outside the "
@@ -242,6 +242,8 @@ class _Check:
             scalars = {
                 s for e in exprs for s in e.free_symbols if isinstance(s, sp.Symbol)
             } - entry_syms
+            if p.wrt is not None and not p.scope.shape(p.wrt):
+                scalars.add(p.scope.symbol(p.wrt))  # sampled even where f does not involve it
             conds = conditions(exprs)
             pts = sample_points(side.instance, scalars, conds, points=self.points, rng=rng)
             if len(scalars) == 1 and not entry_syms:
@@ -406,11 +408,11 @@ def _point_arrays(side: Side, point: Mapping[sp.Symbol, float], p: Problem) -> d
     for name in p.names:
         m = side.instance.entries.get(name)
         if m is not None:
-            out[name] = [[point[m[i, j]] for j in range(m.cols)] for i in range(m.rows)]
+            out[name] = [[float(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
         else:
             sym = next((s for s in point if isinstance(s, sp.Symbol) and s.name == name), None)
             if sym is not None:
-                out[name] = point[sym]
+                out[name] = float(point[sym])
     return out
 
 

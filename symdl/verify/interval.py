@@ -77,10 +77,11 @@ _NONFINITE = (libmp.finf, libmp.fninf, libmp.fnan)
 def _pad(v: Iv, bits: int = 3) -> Iv:
     """``v`` widened by 2^(bits − prec) relative at each finite end.
 
-    mpmath's interval functions round a ``prec + 4``…``prec + 14``-bit approximation in the
-    outward direction (``mpf_atan2``, ``mpf_exp``), which is not outward when the
-    approximation lands on the wrong side of a ``prec``-bit number; arithmetic and integer
-    powers are exact before rounding and need no padding.
+    mpmath's transcendental functions round a guard-bit approximation (``prec + 14`` bits
+    for ``mpf_exp``) in the requested direction, which is not outward if the approximation
+    lands on the wrong side of a ``prec``-bit number: ``iv.atan2`` (``prec + 4`` bits) does
+    so in about 2% of random points at 20 bits. Arithmetic and integer powers are exact
+    before rounding and need no padding.
     """
     a, b = v._mpi_
     shift, prec = bits - iv.prec, iv.prec

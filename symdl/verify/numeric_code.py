@@ -38,9 +38,11 @@ def environment(side: Side, point: Mapping[sp.Symbol, float], names: tuple[str, 
     for name in names:
         m = side.instance.entries.get(name)
         if m is not None:
-            env[name] = np.array([[point[m[i, j]] for j in range(m.cols)] for i in range(m.rows)])
+            env[name] = np.array(
+                [[float(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
+            )
         elif name in by_name:
-            env[name] = by_name[name]
+            env[name] = float(by_name[name])
     return env
 
 

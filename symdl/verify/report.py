@@ -47,6 +47,7 @@ class Kink:
     right: float | None
     claimed: float | None
     inside: bool | None  # the claim lies in [min(left, right), max(left, right)]
+    at: float | None = None  # the kink's coordinate, when it is a point of one variable
 
 
 @dataclass(frozen=True)

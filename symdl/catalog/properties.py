@@ -11,6 +11,7 @@ precision. Properties are established at the entry's default parameters.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -209,17 +210,17 @@ def establish_range(f: sp.Expr, kinks: tuple[sp.Expr, ...]) -> Established:
         )
     from symdl.verify.interval import bounds
 
-    b = bounds(f, X, -SPAN, SPAN, cells=2000, refine=8)
+    b = _whole_line(bounds, f)
     lo_v, hi_v = sp.Float(b.lower, 15), sp.Float(b.upper, 15)
-    tails = " (no limits at ±∞ found: the range is stated on that interval only)"
+    tails = " (no limits at ±∞ found)"
     if limits is not None:
-        lo_v = sp.Min(lo_v, *limits)
-        hi_v = sp.Max(hi_v, *limits)
-        tails = f"; hulled with the limits at ∓∞, {limits[0]} and {limits[1]}"
+        lo_v = sp.Min(lo_v, *limits) if not limits[0].is_finite else lo_v
+        hi_v = sp.Max(hi_v, *limits) if not limits[1].is_finite else hi_v
+        tails = f"; the limits at ∓∞ are {limits[0]} and {limits[1]}"
     return Established(
         sp.Interval(lo_v, hi_v),
         "interval arithmetic",
-        f"contained in this interval: {b.evidence}{tails}",
+        f"f takes values in this interval for every finite float64 input, {b.evidence}{tails}",
     )
 
 
@@ -253,52 +254,101 @@ def establish_monotone(f: sp.Expr, d: sp.Expr) -> Established:
                 "counterexample",
                 f"f'({p}) = {mpmath.nstr(_value(d, p), 10)} < 0 (30-digit evaluation)",
             )
-    flat = [p for p in _GRID if _value(d, p) == 0]
-    if not f.has(sp.Piecewise, sp.Max, sp.Min):
-        inc = _budget(_increasing_work, elementary(f))
-        if inc:
-            word = "increasing" if not flat else "non-decreasing"
-            return Established(word, "sympy", "is_increasing on ℝ")
+    found = _budget(_monotone_pieces, f)
+    if found is not None:
+        word, how = found
+        return Established(word, "sympy", how)
     from symdl.verify.interval import bounds
 
-    b = bounds(d, X, -SPAN, SPAN, cells=2000, refine=8)
+    b = _whole_line(bounds, d)
     if b.lower >= 0:
+        flat = any(_value(d, p) == 0 for p in _GRID)
         word = "non-decreasing" if flat or b.lower == 0 else "increasing"
-        tail = _limits(d)
-        tails = f"; f' tends to {tail[0]} and {tail[1]} at ∓∞" if tail else ""
-        evidence = f"f' ≥ {b.lower:.3g} by {b.evidence}{tails}"
-        return Established(word, "interval arithmetic", evidence)
+        return Established(word, "interval arithmetic", f"f' ≥ {b.lower:.3g} {b.evidence}")
     return Established("undecided", "interval arithmetic", f"f' ≥ {b.lower:.3g} only")
 
 
-def _increasing_work(f: sp.Expr) -> bool | None:
-    return sp.is_increasing(f, sp.S.Reals, X)
+def _monotone_pieces(f: sp.Expr) -> tuple[str, str] | None:
+    """Strictly or weakly increasing on every piece, and continuous where pieces meet."""
+    pieces = _pieces(f)
+    strict = True
+    for e, s in pieces:
+        if sp.is_strictly_increasing(e, s, X):
+            continue
+        if not sp.is_increasing(e, s, X):
+            return None
+        strict = False
+    ordered = sorted(pieces, key=lambda p: float(p[1].inf))
+    for (e1, s1), (e2, _) in itertools.pairwise(ordered):
+        at = s1.sup
+        if sp.simplify(sp.limit(e1, X, at, "-") - sp.limit(e2, X, at, "+")) != 0:
+            return None
+    where = "on ℝ" if len(pieces) == 1 else f"on each of its {len(pieces)} pieces, continuous"
+    return ("increasing" if strict else "non-decreasing"), f"is_increasing {where}"
 
 
 def establish_lipschitz(f: sp.Expr, d: sp.Expr, kinks: tuple[sp.Expr, ...]) -> Established:
-    d = elementary(d)
-    limits = _limits(d)
-    critical = _budget(_roots_work, sp.diff(d, X)) if not d.has(sp.Piecewise) else None
-    if limits is not None and critical is not None and all(v.is_finite for v in limits):
-        candidates = [abs(v) for v in limits] + [abs(d.subs(X, c)) for c in critical]
-        for k in kinks:
-            left, right = _one_sided(d, k)
-            candidates += [sp.Float(abs(left), 30), sp.Float(abs(right), 30)]
-        best = max(candidates, key=lambda v: float(v))
+    found = _budget(_slope_range, f)
+    if isinstance(found, sp.Interval) and found.inf.is_finite and found.sup.is_finite:
+        best = sp.Max(abs(found.inf), abs(found.sup))
         return Established(
             best,
-            "limits and critical points",
-            f"sup |f'| over the limits of f' at ±∞ ({limits[0]}, {limits[1]}), its critical "
-            f"points {list(critical)} and the one-sided values at kinks",
+            "sympy",
+            f"the slopes f' take the values {_show(found)} (function_range of f' on each "
+            "piece); the supremum of |f'| is the Lipschitz constant",
         )
     from symdl.verify.interval import bounds
 
-    b = bounds(d, X, -SPAN, SPAN, cells=2000, refine=8)
+    b = _whole_line(bounds, d)
     bound = max(abs(b.lower), abs(b.upper))
-    tails = f"; f' tends to {limits[0]} and {limits[1]} at ∓∞" if limits else ""
     return Established(
-        sp.Float(bound, 15), "interval arithmetic", f"|f'| ≤ {bound:.6g} by {b.evidence}{tails}"
+        sp.Float(bound, 15), "interval arithmetic", f"|f'| ≤ {bound:.6g} {b.evidence}"
     )
+
+
+def _slope_range(f: sp.Expr) -> sp.Set:
+    from sympy.calculus.util import function_range
+
+    ranges = [function_range(sp.diff(e, X), X, s) for e, s in _pieces(f)]
+    return sp.Union(*ranges)
+
+
+@dataclass(frozen=True)
+class _Line:
+    lower: float
+    upper: float
+    evidence: str
+
+
+def _whole_line(bounds: Any, g: sp.Expr) -> _Line:
+    """Rigorous bounds of ``g`` for every finite float64 input.
+
+    Interval arithmetic on [−SPAN, SPAN] in fine cells, and beyond it on geometric cells
+    [SPAN·2ᵏ, SPAN·2ᵏ⁺¹] out to 2¹⁰²⁴ (past the largest float) on both sides. ``g`` is
+    first put in its stable form (``1 − σ(x)`` → ``σ(−x)``, an identity), so the
+    enclosures do not lose everything to cancellation far out.
+    """
+    from symdl.stable import stabilize
+
+    g = stabilize(g)
+    core = bounds(g, X, -SPAN, SPAN, cells=2000, refine=8)
+    lo, hi = core.lower, core.upper
+    edge = sp.Integer(SPAN)
+    tails = 0
+    while edge < sp.Integer(2) ** 1024:
+        try:
+            cells = [
+                bounds(g, X, a, b, cells=1, refine=0)
+                for a, b in ((edge, 2 * edge), (-2 * edge, -edge))
+            ]
+        except (ArithmeticError, ValueError, SymdlError):  # mpmath gives up far out
+            break
+        lo = min(lo, *(c.lower for c in cells))
+        hi = max(hi, *(c.upper for c in cells))
+        tails += 2
+        edge *= 2
+    reach = "2^1024 (every finite float64 input)" if edge >= 2**1024 else f"{float(edge):.3g}"
+    return _Line(lo, hi, f"by {core.evidence}, and on {tails} geometric cells out to ±{reach}")
 
 
 def establish_smoothness(f: sp.Expr, kinks: tuple[sp.Expr, ...]) -> Established:

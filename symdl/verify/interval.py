@@ -100,7 +100,9 @@ def _log(v: Iv) -> Iv:
     return _pad(iv.log(v))
 
 
-def _accurate(fn: Callable[[mpmath.mpf], mpmath.mpf], v: Iv, lo: int, hi: int, *, up: bool) -> Iv:
+def _accurate(
+    fn: Callable[[mpmath.mpf], mpmath.mpf], v: Iv, lo: float, hi: float, *, up: bool
+) -> Iv:
     """Monotone ``fn``, valued in ``[lo, hi]``, at the ends of ``v``: mpmath with 30 guard
     bits, then padded."""
 
@@ -111,9 +113,21 @@ def _accurate(fn: Callable[[mpmath.mpf], mpmath.mpf], v: Iv, lo: int, hi: int, *
     return _clip(_monotone(at, v, up=up), lo, hi)
 
 
-def _clip(v: Iv, lo: int, hi: int) -> Iv:
+def _clip(v: Iv, lo: float, hi: float) -> Iv:
     a, b = _ends(v)
     return _between(max(a, lo), min(b, hi))
+
+
+def _sigmoid(t: mpmath.mpf) -> mpmath.mpf:
+    return 1 / (1 + mpmath.exp(-t))
+
+
+def _softplus(t: mpmath.mpf) -> mpmath.mpf:
+    return mpmath.log1p(mpmath.exp(t)) if t < 0 else t + mpmath.log1p(mpmath.exp(-t))
+
+
+def _log1p(v: Iv) -> Iv:
+    return _accurate(mpmath.log1p, v, -mpmath.inf, mpmath.inf, up=True)
 
 
 _FUNCTIONS: dict[type, Callable[[Iv], Iv]] = {
@@ -123,16 +137,18 @@ _FUNCTIONS: dict[type, Callable[[Iv], Iv]] = {
     sp.cos: lambda v: _clip(_pad(iv.cos(v)), -1, 1),
     sp.tan: lambda v: _pad(iv.tan(v)),
     sp.atan: lambda v: _accurate(mpmath.atan, v, -2, 2, up=True),
-    sp.tanh: lambda v: 1 - 2 / (_exp(2 * v) + 1),
+    # monotone functions from their endpoints in mpmath: relative accuracy even where the
+    # value is tiny (softplus(−1e30), tanh(1e−40)), which 1 + e^v style formulas lose
+    sp.tanh: lambda v: _accurate(mpmath.tanh, v, -1, 1, up=True),
     sp.sinh: lambda v: _monotone(lambda t: (_exp(t) - _exp(-t)) / 2, v),
     sp.cosh: lambda v: _monotone(lambda t: (_exp(t) + _exp(-t)) / 2, abs(v)),
     sp.erf: lambda v: _accurate(mpmath.erf, v, -1, 1, up=True),
     sp.erfc: lambda v: _accurate(mpmath.erfc, v, 0, 2, up=False),
     sp.Abs: abs,
-    sigmoid: lambda v: 1 / (1 + _exp(-v)),
-    softplus: lambda v: _log(1 + _exp(v)),
-    expm1: lambda v: _exp(v) - 1,
-    log1p: lambda v: _log(1 + v),
+    sigmoid: lambda v: _accurate(_sigmoid, v, 0, 1, up=True),
+    softplus: lambda v: _accurate(_softplus, v, 0, mpmath.inf, up=True),
+    expm1: lambda v: _accurate(mpmath.expm1, v, -1, mpmath.inf, up=True),
+    log1p: lambda v: _log1p(v),
 }
 #: Functions defined only where their argument exceeds this value.
 _OPEN_BELOW: dict[type, int] = {sp.log: 0, log1p: -1}
@@ -199,7 +215,7 @@ class _Encloser:
         if isinstance(e, CatalogFunction):
             return self.visit(e.expansion())
         if isinstance(e, ndtr):
-            return self.visit(e.rewrite(sp.erf))
+            return _accurate(mpmath.ncdf, self.visit(e.args[0]), 0, 1, up=True)
         if isinstance(e, (sp.Max, sp.Min)):
             ends = [_ends(self.visit(a)) for a in e.args]
             pick = max if isinstance(e, sp.Max) else min

@@ -22,7 +22,9 @@ def with_caret(message: str, text: str, col: int | None) -> str:
     """``message`` followed by ``text`` and a caret under column ``col``."""
     if not text or col is None:
         return message
-    line = text.replace("\n", " ")
+    # one printable character per column, so the caret stays aligned and no control
+    # sequence from the input reaches the user's terminal
+    line = "".join(c if c.isprintable() else "?" for c in text)
     start = max(0, col - 60) if len(line) > 120 else 0
     shown = line[start : start + 120]
     prefix = "..." if start else ""

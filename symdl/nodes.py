@@ -138,6 +138,8 @@ class _Reduction(sp.Expr):
     latex_name = ""
 
     def __new__(cls, arg: sp.Basic):  # type: ignore[no-untyped-def]
+        if isinstance(arg, sp.Mul) and any(isinstance(a, MatrixExpr) for a in arg.args):
+            arg = sp.MatMul(*arg.args)  # SymPy's factor_terms rebuilds c·A as a plain Mul
         if not isinstance(arg, (MatrixExpr, sp.MatrixBase)):
             raise TypeError(f"{cls.__name__} takes a matrix expression, got {arg!r}")
         if isinstance(arg, sp.MatrixBase):

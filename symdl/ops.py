@@ -299,7 +299,10 @@ FUNCTIONS.add(
 
 def _binary_elementwise(f: Callable[..., sp.Expr], a: sp.Basic, b: sp.Basic) -> sp.Basic:
     if is_array(a) or is_array(b):
-        # max(a, b) = (a + b + |a − b|)/2 keeps it expressible as elementwise operations
-        diff = sub(a, b)
-        return truediv(add(add(a, b), elementwise(sp.Abs, diff)), sp.Integer(2))
+        # max(a, b) = (a + b + |a − b|)/2 and min(a, b) = (a + b − |a − b|)/2 keep it
+        # expressible as elementwise operations
+        spread = elementwise(sp.Abs, sub(a, b))
+        both = add(a, b)
+        total = add(both, spread) if f is sp.Max else sub(both, spread)
+        return truediv(total, sp.Integer(2))
     return f(a, b)

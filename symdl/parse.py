@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import math
+import re
+import warnings
 from collections.abc import Mapping
 from fractions import Fraction
 
@@ -122,7 +124,9 @@ class _Reader:
             raise ParseError(f"expected text, got {type(self.text).__name__}")
         self._screen()
         try:
-            tree = ast.parse(self.source, mode="eval")
+            with warnings.catch_warnings():  # '1or x' warns before it fails; say it once
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self.source, mode="eval")
         except SyntaxError as err:
             col = (err.offset or len(self.source) + 1) - 1 if err.lineno in (None, 1) else 0
             if err.offset == 0:  # CPython reports an unexpected end of input at offset 0
@@ -131,7 +135,10 @@ class _Reader:
             raise self.fail(f"not a valid expression ({reason})", col + self.offset) from None
         except (RecursionError, MemoryError, ValueError):
             raise self.fail("the expression is too deeply nested or too large", 0) from None
-        return self.visit(tree.body, depth=0)
+        result = self.visit(tree.body, depth=0)
+        if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.fail("the expression divides by zero or is not finite", 0)
+        return result
 
     def _screen(self) -> None:
         text = self.text
@@ -143,6 +150,8 @@ class _Reader:
         # since Python would fold look-alikes such as 'ｅｘｐ' into 'exp'.
         text = text.replace("\u2212", "-")
         for col, ch in enumerate(text):
+            if (ord(ch) < 32 and ch != "\t") or ord(ch) == 127:
+                raise self.fail(f"control character {ch!r} is not allowed", col)
             if ord(ch) > 127:
                 raise self.fail(f"character {ch!r} (U+{ord(ch):04X}) is not allowed", col)
             if ch in "\n\r\\;#'\"`$!?{}[]:,<>=|&~^" and ch != ",":
@@ -193,7 +202,7 @@ class _Reader:
             right = self.visit(node.right, depth)
             if op is ops.power:
                 self._check_power(left, right, node)
-            return op(left, right)
+            return self._finite(op(left, right), node)
         if isinstance(node, ast.Attribute):
             if node.attr == "T":
                 return ops.transpose(self.visit(node.value, depth))
@@ -208,13 +217,16 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"literal {value!r} is not a number", node)
         if isinstance(value, int):
-            if len(str(abs(value))) > LIMITS["digits"]:
+            if value.bit_length() > 4 * LIMITS["digits"] or len(str(abs(value))) > LIMITS["digits"]:
                 raise self.fail(f"integer literal longer than {LIMITS['digits']} digits", node)
             return sp.Integer(value)
         if not math.isfinite(value) or (value != 0 and not 1e-300 < abs(value) < 1e300):
             raise self.fail("number literal out of range", node)
         # The decimal as written, exactly: 0.044715 is 44715/10**6, not its binary neighbour.
         segment = ast.get_source_segment(self.source, _unshifted(node, self.offset))
+        exponent = re.search(r"[eE]([+-]?\d+)", segment or "")
+        if exponent and abs(int(exponent.group(1))) > 400:  # 1e-9999999 is 0.0 as a float
+            raise self.fail("number literal out of range", node)
         exact = Fraction(segment) if segment else Fraction(value)
         return sp.Rational(exact.numerator, exact.denominator)
 
@@ -246,13 +258,21 @@ class _Reader:
             raise self.fail(f"unknown {str(err)[3:]}", node) from None
         if node.keywords:
             raise self.fail(f"{name}() takes no keyword arguments", node.keywords[0].value)
-        if len(node.args) != entry.arity or any(isinstance(a, ast.Starred) for a in node.args):
+        starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
+        if starred is not None:
+            raise self.fail("unpacking (*) is not allowed in symdl expressions", starred)
+        if len(node.args) != entry.arity:
             plural = "s" if entry.arity != 1 else ""
             raise self.fail(
                 f"{name}() takes {entry.arity} argument{plural}, got {len(node.args)}", node
             )
         args = [self.visit(a, depth) for a in node.args]
-        return entry.build(*args)
+        return self._finite(entry.build(*args), node)
+
+    def _finite(self, value: sp.Basic, node: ast.AST) -> sp.Basic:
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.fail("this divides by zero or is not finite", node)
+        return value
 
     def _check_power(self, base: sp.Basic, exponent: sp.Basic, node: ast.BinOp) -> None:
         if isinstance(exponent, sp.Number) and abs(exponent) > LIMITS["exponent"]:

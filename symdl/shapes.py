@@ -137,6 +137,8 @@ class Scope:
             parsed[name] = parse_shape(spec) if isinstance(spec, str) else _checked(spec, name)
         assumptions = dict(assume or {})
         for name, kind in assumptions.items():
+            if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+                raise ParseError(f"{name!r} is not a valid name", str(name), 0)
             _KIND_NAMES.get(kind)  # unknown kinds raise, with a suggestion
             shape = parsed.get(name, ())
             if kind in _SQUARE_KINDS and (len(shape) != 2 or shape[0] != shape[1]):

@@ -106,9 +106,12 @@ class _Printer:
         if isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
             other = e.args[1] if e.args[0] == 0 else e.args[0]
             return f"relu({self.text(other)[0]})", _ATOM
-        if isinstance(e, (sp.Max, sp.Min)) and len(e.args) == 2:
+        if isinstance(e, (sp.Max, sp.Min)):
             name = "maximum" if isinstance(e, sp.Max) else "minimum"
-            return f"{name}({self.text(e.args[0])[0]}, {self.text(e.args[1])[0]})", _ATOM
+            text = self.text(e.args[0])[0]
+            for arg in e.args[1:]:  # Max(a, b, c) = maximum(maximum(a, b), c)
+                text = f"{name}({text}, {self.text(arg)[0]})"
+            return text, _ATOM
         if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
             return f"logdet({self.text(e.args[0].arg)[0]})", _ATOM
         if isinstance(e, sp.Heaviside):

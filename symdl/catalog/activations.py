@@ -228,10 +228,15 @@ def _register_in_the_input_language() -> None:
     for entry in ACTIVATIONS:
         if entry.vector:
             continue
+        if entry.name in FUNCTIONS:  # sigmoid, tanh, relu, softplus: aliases share the node
+            builtin = FUNCTIONS.get(entry.name)
+            for alias in entry.aliases:
+                FUNCTIONS.add(InputFunction(alias, 1, builtin.build, builtin.kind, builtin.doc))
+            continue
         f, d = entry.at()
         node = catalog_function(entry.name, X, f, d, entry.latex)
         for name in (entry.name, *entry.aliases):
-            if name in FUNCTIONS or name == "identity":
+            if name == "identity":
                 continue
             doc = f"{entry.doc} (catalogue activation, default parameters)"
             FUNCTIONS.add(

@@ -22,6 +22,7 @@ is ``undecided``, with the reason.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -296,10 +297,9 @@ class _Check:
             mismatch = _Mismatch(
                 side, point, _unflat(i, shape), float(t2[i]), float(c2[i]), still and stable
             )
-        as_float = np.vectorize(float, otypes=[float])
         return (
-            as_float(np.array(t, dtype=object)).reshape(shape),
-            as_float(np.array(c, dtype=object)).reshape(shape),
+            np.array([_to_float(v) for v in t], dtype=float).reshape(shape),
+            np.array([_to_float(v) for v in c], dtype=float).reshape(shape),
             mismatch,
         )
 
@@ -360,13 +360,21 @@ class _Check:
         )
 
 
+def _to_float(v: Any) -> float:
+    """A high-precision value as a float; beyond the float range, ±inf (not an error)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.copysign(math.inf, float(mpmath.sign(v)))
+
+
 def _evaluate(side: Side, point: dict[sp.Symbol, float], dps: int) -> tuple[list, list]:
     ev = Evaluator(point, dps=dps)
     try:
         t = [ev(e) for e in side.true]
         c = [ev(e) for e in side.claimed]
     except NotAdmissible as err:
-        raise UnsupportedError(f"a side is undefined at an admissible point: {err}") from None
+        raise UnsupportedError(f"a side cannot be evaluated at a sample point: {err}") from None
     return t, c
 
 

@@ -10,13 +10,15 @@ is taken entry by entry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
 
-from symdl.errors import UnsupportedError
+from symdl.errors import ParseError, UnsupportedError
 from symdl.explicit import Instance, instances
+from symdl.ops import FUNCTIONS
 from symdl.parse import as_expression
 from symdl.shapes import Scope, Shape, format_shape, shape_of
 from symdl.unparse import to_text
@@ -186,8 +188,18 @@ def _entry_if_1x1(e: sp.Basic) -> sp.Basic:
 def _wrt_name(wrt: object) -> str:
     if isinstance(wrt, str):
         name = wrt.strip()
-        if not name.isidentifier() or name.startswith("_"):
-            raise ValueError(f"wrt must be a variable name, got {wrt!r}")
+        if (
+            not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name)
+            or name in FUNCTIONS
+            or name
+            in (
+                "pi",
+                "True",
+                "False",
+                "None",
+            )
+        ):
+            raise ParseError(f"wrt must be the name of a variable, got {wrt!r}")
         return name
     if isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
         return wrt.name

@@ -111,6 +111,4 @@ def _bracket(f: sp.Expr, claimed: sp.Expr, var: sp.Symbol, root: sp.Expr, dps: i
             return None  # differentiable there after all (e.g. |x|**2)
         lo, hi = min(left, right), max(left, right)
         inside = lo - tol <= c <= hi + tol
-        return Kink(
-            f"{var} = {root}", float(left), float(right), float(c), bool(inside), float(at)
-        )
+        return Kink(f"{var} = {root}", float(left), float(right), float(c), bool(inside), float(at))

@@ -110,7 +110,10 @@ class Evaluator:
 
     def __call__(self, expr: sp.Basic) -> mpmath.mpf:
         with mpmath.workdps(self.dps + 10):  # guard digits for the intermediate steps
-            value = self.visit(expr)
+            try:
+                value = self.visit(expr)
+            except (OverflowError, MemoryError) as err:  # exp(exp(exp(exp(40))))
+                raise NotAdmissible(f"a value too large to evaluate ({err})") from None
         with mpmath.workdps(self.dps):
             return +value
 

@@ -114,7 +114,9 @@ def caret_matches(err: ParseError) -> bool:
     shown = message.split("\n")[-2]
     if len(err.text) > 120:  # long text is shown in a window around the column
         return caret.strip() == "^"
-    return caret == "  " + " " * err.col + "^" and shown == "  " + err.text.replace("\n", " ")
+    # one printable character per column: anything unprintable is shown as '?'
+    echoed = "".join(c if c.isprintable() else "?" for c in err.text)
+    return caret == "  " + " " * err.col + "^" and shown == "  " + echoed
 
 
 # --- parse and the checks -------------------------------------------------------------
@@ -154,7 +156,6 @@ def test_checks_refuse_generated(name, canary):
     assert not canary.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: error messages echo control characters raw")
 @pytest.mark.parametrize("text", ["x\ry", "x\x1b[2Jy", "x\u2028y", "x\x00", "x\x08y"])
 def test_error_message_has_no_control_characters(text):
     # the CLI prints the message: '\r' or ESC sequences there rewrite the user's terminal
@@ -202,15 +203,11 @@ def test_hostile_shape_name_is_refused_or_a_plain_name(line, canary):
 SAMPLE = CORPUS[::6]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: assume names are never validated")
 @pytest.mark.parametrize("line", ["__import__('os')", "x.__class__", "x; y", "ｘ"])
 def test_hostile_assumption_name_is_refused(line):
     refuses(Scope.build, None, {line: "positive"})
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a hostile wrt raises ValueError, or is accepted (exp, True, ｘ)"
-)
 @pytest.mark.parametrize(
     "line", ["__import__('os')", "x.__class__", "x; y", "exp", "ｘ", "True", "lambda: 0"]
 )
@@ -333,11 +330,6 @@ def test_proof_runner_reports_hostile_text_as_errors(tmp_path, canary, capsys):
 
 GUARD = 30.0  # seconds; a generous wall clock, not a timing assertion
 
-OVERFLOW_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: values beyond float64 raise OverflowError/RuntimeWarning in check.compare",
-)
-
 
 @pytest.mark.parametrize(
     "text",
@@ -345,9 +337,9 @@ OVERFLOW_BUG = pytest.mark.xfail(
         "x**(10**10)",
         "2**(10**10)",
         "9**9**9**9",
-        pytest.param("exp(exp(exp(exp(x))))", marks=OVERFLOW_BUG),
-        pytest.param("x**1000", marks=OVERFLOW_BUG),
-        pytest.param("exp(x)**1000", marks=OVERFLOW_BUG),
+        "exp(exp(exp(exp(x))))",
+        "x**1000",
+        "exp(x)**1000",
         "log(log(log(log(x))))",
         "sigmoid(10**59*x)",
         "sin(10**59*x)",
@@ -365,7 +357,6 @@ def test_resource_adversary_gets_a_verdict_or_a_clear_error(text):
     assert time.monotonic() - start < GUARD
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a long hex literal raises ValueError (int str limit)")
 def test_long_hex_literal_is_refused():
     refuses(parse, "0x" + "f" * 3990)
 
@@ -375,7 +366,6 @@ def _parse_in_child(text: str) -> None:
         parse(text)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: '1e-99999999' makes parse compute 10**99999999")
 @pytest.mark.parametrize("text", ["1e-99999999", "0e99999999"])
 def test_huge_float_exponent_parses_quickly(text):
     # run where it can be stopped: the big-integer power cannot be interrupted in-process

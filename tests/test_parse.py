@@ -211,18 +211,7 @@ def test_every_function_parses_with_and_without_module_prefix(name):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            f,
-            marks=pytest.mark.xfail(
-                strict=True, reason="bug: minimum() of arrays builds the elementwise maximum"
-            ),
-        )
-        if f == "minimum"
-        else f
-        for f in FUNCTIONS.names()
-        if FUNCTIONS.get(f).kind == "elementwise"
-    ],
+    [f for f in FUNCTIONS.names() if FUNCTIONS.get(f).kind == "elementwise"],
 )
 def test_elementwise_function_applies_entry_by_entry(name):
     scalar = parse(_call(name, "x", "y"))
@@ -303,12 +292,9 @@ ARRAYS = [
         "maximum(A, B)",
         lambda: sp.ImmutableMatrix(2, 2, lambda i, j: sp.Max(VALUES[A][i, j], VALUES[B][i, j])),
     ),
-    pytest.param(
+    (
         "minimum(A, B)",
         lambda: sp.ImmutableMatrix(2, 2, lambda i, j: sp.Min(VALUES[A][i, j], VALUES[B][i, j])),
-        marks=pytest.mark.xfail(
-            strict=True, reason="bug: minimum() of arrays builds the elementwise maximum"
-        ),
     ),
     # a scalar broadcasts against an array, on either side
     ("A + 1", _entrywise(lambda a: a + 1)),
@@ -541,14 +527,12 @@ def test_non_text_is_a_parse_error(obj):
         parse(obj)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a starred argument is reported as 'got 1'")
 def test_starred_argument_message_is_not_self_contradictory():
     with pytest.raises(ParseError) as info:
         parse("exp(*x)")
     assert "takes 1 argument, got 1" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ast.parse's SyntaxWarning leaks out of parse()")
 @pytest.mark.parametrize("text", ["1or x", "1if x else y", "0x1for"])
 def test_refused_text_emits_no_warning(text):
     with warnings.catch_warnings(record=True) as caught:
@@ -620,13 +604,12 @@ ELEMENTWISE = [
 ]
 # Known bugs, each with a strict xfail below; the property skips exactly these constructs
 # (remove the exclusion when the bug is fixed):
-#   - aliases print as their catalogue name but parse to a different node ('logistic');
 #   - a power whose base SymPy rewrites, (3**y)**v, prints as 3**(y*v);
-#   - n-ary Min/Max (minimum(minimum(x, y), z)) and zoo/nan have no printed form;
+#   - zoo/nan have no printed form (and parse refuses them now);
 #   - a constant computed from literals (3**144) prints with more digits than parse takes;
 #   - nested matrix sums print without their grouping: A + (B - A) comes back (A + B) - A.
 ALIASES = {a for e in ACTIVATIONS for a in e.aliases}
-ROUND_TRIP_FUNCTIONS = [f for f in ELEMENTWISE if f not in ALIASES]
+ROUND_TRIP_FUNCTIONS = list(ELEMENTWISE)
 
 numbers = st.one_of(
     st.integers(0, 12).map(str), st.sampled_from(["0.5", "2.5", "1.25", "1e-3", "pi"])
@@ -707,8 +690,6 @@ def _has_known_round_trip_bug(e: sp.Basic) -> bool:
     too_long = 10 ** LIMITS["digits"]
     if any(abs(r.p) >= too_long or r.q >= too_long for r in e.atoms(sp.Rational)):
         return True
-    if any(len(mm.args) > 2 for mm in e.atoms(sp.Max, sp.Min)):
-        return True
     for f in e.atoms(ElementwiseApplyFunction):
         (var,), body = f.function.variables, f.function.expr
         if var not in body.args:  # a constant body (1**v) or a rewritten one (3**(y*v))
@@ -753,7 +734,6 @@ def _flat_sums(e: sp.Basic) -> sp.Basic:
 KNOWN_LEAKS = ("EntrySum takes a matrix expression", "is not comparable")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: parse() leaks TypeError/ValueError from SymPy")
 @pytest.mark.parametrize(
     ("text", "shapes"),
     [
@@ -809,19 +789,14 @@ def test_round_trip_of_typical_formulas(text):
         pytest.param(
             "logistic(x)",
             {},
-            marks=pytest.mark.xfail(
-                strict=True, reason="bug: 'logistic' prints as 'sigmoid', a different node"
-            ),
         ),
         pytest.param(
             "minimum(minimum(x, y), z)",
             {},
-            marks=pytest.mark.xfail(strict=True, reason="bug: to_text has no form for n-ary Min"),
         ),
         pytest.param(
             "maximum(relu(x), y)",
             {},
-            marks=pytest.mark.xfail(strict=True, reason="bug: to_text has no form for n-ary Max"),
         ),
         pytest.param(
             "1/0",

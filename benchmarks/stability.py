@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/stability.py``. Prints a Markdown table.
 
-For every scalar activation (value and derivative, default parameters), the generated code
+For every scalar activation (value and derivative, default parameters) and every scalar
+loss (value and gradient by the prediction z, at each representative target y), the code
 is probed on :data:`symdl.verify.stability.GRID` (±1e−300 … ±1e4, 0, ±inf, nan) against a
 400-working-digit mpmath evaluation of the catalogue formula. Side by side, the same
 formula compiled naively by ``sympy.lambdify`` (the peer; SciPy's ``expit``/``logaddexp``
@@ -21,20 +22,22 @@ import sympy as sp
 
 from symdl.catalog.activations import ACTIVATIONS
 from symdl.catalog.code import activation_code, limits_at_infinity
-from symdl.catalog.entry import X
+from symdl.catalog.entry import X, Z
+from symdl.catalog.loss_code import LOSS_GRID, loss_code, loss_expr, targets
+from symdl.catalog.losses import LOSSES
 from symdl.verify.stability import GRID, probe
 from symdl.verify.symbolic import elementary
 
 
-def _limits(expr: sp.Expr) -> tuple[float, float] | None:
-    found = limits_at_infinity(expr)
+def _limits(expr: sp.Expr, var: sp.Symbol = X) -> tuple[float, float] | None:
+    found = limits_at_infinity(expr, var)
     if found is None:
         return None
     return tuple(float(v) if v.is_finite else math.copysign(math.inf, float(v)) for v in found)
 
 
-def _naive(expr: sp.Expr):
-    fn = sp.lambdify(X, elementary(expr), modules=["scipy", "numpy"])
+def _naive(expr: sp.Expr, var: sp.Symbol = X):
+    fn = sp.lambdify(var, elementary(expr), modules=["scipy", "numpy"])
     return lambda v: np.broadcast_to(np.asarray(fn(v), dtype=float), np.shape(v))
 
 
@@ -51,10 +54,21 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 peer = probe(_naive(expr), expr, X, limits=limits)
             rows.append((entry.name, label, ours, peer))
-    print(f"grid: {len(GRID)} points (±1e-300 … ±1e4, 0, ±inf, nan)\n")
-    print(
-        "| activation | | symdl worst rel. error | symdl failing points | lambdify failing points |"
-    )
+    for loss in LOSSES:
+        if loss.vector:
+            continue
+        for y in targets(loss.name):
+            for label, gradient in (("L", False), ("∂L/∂z", True)):
+                expr = loss_expr(loss.name, y, gradient=gradient)
+                limits = _limits(expr, Z)
+                code = loss_code(loss.name, y, gradient=gradient)
+                ours = probe(code, expr, Z, limits=limits, grid=LOSS_GRID)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    peer = probe(_naive(expr, Z), expr, Z, limits=limits, grid=LOSS_GRID)
+                rows.append((f"{loss.name} (y = {y})", label, ours, peer))
+    print(f"grid: {len(GRID)} points (±1e-300 … ±1e4, 0, ±inf, nan); losses add 7 in (0, 1)\n")
+    print("| entry | | symdl worst rel. error | symdl failing points | lambdify failing points |")
     print("|---|---|---|---|---|")
     for name, label, ours, peer in rows:
         print(
@@ -63,8 +77,8 @@ def main() -> None:
         )
     total = sum(len(o.failed_at) for _, _, o, _ in rows)
     total_peer = sum(len(p.failed_at) for _, _, _, p in rows)
-    n = len(rows) * len(GRID)
-    print(f"\nfailing points of {n}: symdl {total}, lambdify {total_peer}.")
+    n = sum(o.points for _, _, o, _ in rows)
+    print(f"\nfailing points of {n} probed: symdl {total}, lambdify {total_peer}.")
 
 
 if __name__ == "__main__":

@@ -339,7 +339,7 @@ def test_no_command_prints_help_and_is_a_usage_error(capsys):
         (["check", "x", "--wrt", "x", "--claim", "1", "--assume", "x"], "expects NAME=VALUE"),
         (["check", "x", "--wrt", "x", "--claim", "1", "--timeout", "soon"], "invalid float"),
         (["check", "x+", "--wrt", "x", "--claim", "1"], "incomplete expression"),
-        (["check", "x", "--wrt", "x + 1", "--claim", "1"], "wrt must be a variable name"),
+        (["check", "x", "--wrt", "x + 1", "--claim", "1"], "wrt must be the name of a variable"),
         (["check", "x", "--wrt", "x", "--claim", "1", "--points", "0"], "points"),
         (["check", "x", "--wrt", "x", "--claim", "1", "--precision", "5"], "precision"),
         (["check"], "EXPR"),

@@ -558,7 +558,7 @@ def test_bad_options_are_value_errors(bad):
 
 
 def test_bad_wrt_is_a_value_error():
-    with pytest.raises(ValueError, match="wrt must be a variable name"):
+    with pytest.raises(ValueError, match="wrt must be the name of a variable"):
         check_derivative("x**2", "x + 1", "2*x")
 
 

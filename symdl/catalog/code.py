@@ -22,7 +22,7 @@ from symdl.verify.symbolic import elementary
 __all__ = ["activation_code", "limits_at_infinity"]
 
 #: Seconds SymPy may spend on the two limits of one expression.
-LIMIT_BUDGET = 10.0
+LIMIT_BUDGET = 30.0
 
 
 @cache

@@ -315,7 +315,7 @@ def _show(v: Iv) -> str:
 
 def _endpoints(lo: Endpoint, hi: Endpoint) -> Iv:
     def convert(v: Endpoint) -> Iv:
-        return _Encloser({}).visit(sp.sympify(v)) if isinstance(v, sp.Basic) else iv.mpf(v)
+        return _Encloser({}).visit(v) if isinstance(v, sp.Basic) else iv.mpf(v)
 
     a, b = _ends(convert(lo))[0], _ends(convert(hi))[1]
     if not a <= b:
@@ -341,7 +341,9 @@ def enclose(
     """
     with _precision(dps):
         intervals = {s: _endpoints(lo, hi) for s, (lo, hi) in box.items()}
-        return _ends(_Encloser(intervals).visit(sp.sympify(expr)))
+        if isinstance(expr, (int, float)) and not isinstance(expr, bool):
+            expr = sp.Float(expr) if isinstance(expr, float) else sp.Integer(expr)
+        return _ends(_Encloser(intervals).visit(expr))
 
 
 @dataclass(frozen=True)

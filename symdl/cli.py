@@ -7,14 +7,20 @@ Exit codes: 0 proved or verified, 1 refuted (or a proof that errored), 2 undecid
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import os
+import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from symdl import __version__
 from symdl.budget import DEFAULT_TIMEOUT
+from symdl.commands._common import ArgumentParser as _Parser
+from symdl.commands._common import UsageError as _UsageError
+from symdl.commands._common import emit as _emit
+from symdl.commands._common import pairs as _pairs
 from symdl.errors import ParseError, ShapeError, SymdlError
 from symdl.proofbook import discover, render_markdown, run_proofs
 from symdl.verify import check_derivative, check_identity
@@ -38,15 +44,6 @@ examples:
   symdl list activations
   symdl show gelu
 """
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,39 +127,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Formula, derivative, properties with their evidence, LaTeX, NumPy source.",
     )
     show.add_argument("name", metavar="NAME", help="an activation or loss (e.g. gelu, focal)")
+
+    for module in _command_modules():
+        module.register(commands)
     return parser
 
 
-def _pairs(groups: Sequence[Sequence[str]], option: str) -> dict[str, str]:
-    """``--shape W=n x n`` arrives as ['W=n', 'x', 'n']: tokens join until the next NAME=."""
-    out: dict[str, str] = {}
-    for group in groups:
-        current: list[str] = []
-        for token in group if not isinstance(group, str) else [group]:
-            if "=" in token and current:
-                _add_pair(out, " ".join(current), option)
-                current = []
-            current.append(token)
-        if current:
-            _add_pair(out, " ".join(current), option)
-    return out
+def _command_modules() -> list[ModuleType]:
+    """The command modules in ``symdl.commands`` (see its docstring), in name order."""
+    import symdl.commands
 
-
-def _add_pair(out: dict[str, str], text: str, option: str) -> None:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise _UsageError(f"symdl check: {option} expects NAME=VALUE, got {text!r}")
-    out[name.strip()] = value.strip()
-
-
-def _emit(text: str = "") -> None:
-    """Print to stdout; a reader that went away (``symdl list | head``) is not an error."""
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(symdl.commands.__path__)
+        if not info.name.startswith("_")
+    )
+    return [importlib.import_module(f"symdl.commands.{name}") for name in names]
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -260,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args)
         if args.command == "show":
             return _show(args)
+        if getattr(args, "run", None) is not None:
+            return int(args.run(args))
         parser.print_help()
         return USAGE_ERROR
     except _UsageError as err:

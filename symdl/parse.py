@@ -272,6 +272,8 @@ class _Reader:
     def _finite(self, value: sp.Basic, node: ast.AST) -> sp.Basic:
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise self.fail("this divides by zero or is not finite", node)
+        if value.has(sp.I):
+            raise self.fail("this is not a real number (log or sqrt of a negative constant)", node)
         return value
 
     def _check_power(self, base: sp.Basic, exponent: sp.Basic, node: ast.BinOp) -> None:

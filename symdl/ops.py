@@ -101,7 +101,7 @@ def power(a: sp.Basic, b: sp.Basic) -> sp.Basic:
     if is_array(b):
         if is_array(a):
             raise ShapeError("**: an array exponent needs a scalar base (array ** array)")
-        return ElementwiseApplyFunction(sp.Lambda(ENTRY, a**ENTRY), b)
+        return _entrywise(a**ENTRY, b)
     if is_array(a):
         return sp.HadamardPower(a, b)
     return a**b
@@ -137,7 +137,18 @@ def elementwise(f: Callable[[sp.Expr], sp.Expr], a: sp.Basic) -> sp.Basic:
     """Apply the scalar function ``f`` to every entry of ``a`` (or to a scalar)."""
     if not is_array(a):
         return f(a)
-    return ElementwiseApplyFunction(sp.Lambda(ENTRY, f(ENTRY)), a)
+    return _entrywise(f(ENTRY), a)
+
+
+def _entrywise(body: sp.Expr, a: sp.Basic) -> sp.Basic:
+    """``body`` (in ``ENTRY``) applied to each entry of the array ``a``.
+
+    A body SymPy has already reduced to a constant (``1**v`` is ``1``) becomes that constant
+    times ``ones_like(a)``, so the result keeps the shape of ``a`` and prints back as such.
+    """
+    if ENTRY not in body.free_symbols:
+        return FilledLike(a, body) if body in (0, 1) else sp.MatMul(body, FilledLike(a, 1))
+    return ElementwiseApplyFunction(sp.Lambda(ENTRY, body), a)
 
 
 def _square(name: str, a: sp.Basic) -> None:

@@ -14,6 +14,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.nodes import CatalogFunction, EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 from symdl.ops import is_array
+from symdl.parse import LIMITS
 
 __all__ = ["to_text"]
 
@@ -70,10 +71,13 @@ class _Printer:
         if e is sp.pi:
             return "pi", _ATOM
         if isinstance(e, sp.Integer):
+            if len(str(abs(e.p))) > LIMITS["digits"]:
+                return _long_integer(e.p), _ADD
             return (str(e), _ATOM) if e >= 0 else (str(e), _NEG)
         if isinstance(e, sp.Rational):
             sign = "-" if e < 0 else ""
-            return f"{sign}{abs(e.p)}/{e.q}", _MUL
+            p, q = (self.wrap(sp.Integer(n), _MUL) for n in (abs(e.p), e.q))
+            return f"{sign}{p}/{q}", _MUL
         if isinstance(e, sp.Float):
             return repr(float(e)), (_ATOM if e >= 0 else _NEG)
         # matrix classes first: MatAdd and MatMul subclass Add and Mul
@@ -189,6 +193,27 @@ class _Printer:
         inner = _Printer()
         inner.bound = {**self.bound, var: (arg_text, arg_prec)}
         return inner.text(body)
+
+
+def _long_integer(n: int) -> str:
+    """``n`` in Horner form over base 10**50, so no literal is longer than the parser takes.
+
+    >>> _long_integer(3 * 10**100 + 2 * 10**50 + 1)
+    '(3*10**50 + 2)*10**50 + 1'
+    """
+    sign, n = ("-", -n) if n < 0 else ("", n)
+    chunks = []
+    while n:
+        n, chunk = divmod(n, _CHUNK)
+        chunks.append(chunk)
+    text = str(chunks.pop())
+    for i, chunk in enumerate(reversed(chunks)):
+        text = f"{text if i == 0 else f'({text})'}*10**{_CHUNK_DIGITS} + {chunk}"
+    return f"{sign}({text})" if sign else text
+
+
+_CHUNK_DIGITS = 50
+_CHUNK = 10**_CHUNK_DIGITS
 
 
 def _log_softmax_of(e: sp.MatAdd) -> sp.Basic | None:

@@ -7,7 +7,9 @@ parameters and points, and the generated NumPy code agrees with mpmath at modera
 """
 
 import dataclasses
+import os
 from functools import cache
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -25,6 +27,7 @@ from symdl.catalog.losses import (
     VECTOR_SHAPES,
     convexity,
 )
+from symdl.catalog.show import loss_latex
 from symdl.codegen import numpy_function
 from symdl.errors import UnknownNameError
 from symdl.explicit import Instance
@@ -402,3 +405,26 @@ def test_vector_stable_code_agrees_with_mpmath(entry, ys, ps, logits):
     for got, want in zip(got_g, g):
         true = Evaluator(point, dps=40)(want)
         assert abs(got - true) <= 1e-12 * abs(true) + 1e-14
+
+
+# ---- LaTeX -------------------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "latex" / "losses"
+
+
+@pytest.mark.parametrize("entry", ALL, ids=[e.name for e in ALL])
+def test_latex_matches_golden_file(entry):
+    path = GOLDEN / f"{entry.name}.tex"
+    text = loss_latex(entry)
+    if os.environ.get("SYMDL_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with SYMDL_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("entry", ALL, ids=[e.name for e in ALL])
+def test_latex_is_balanced(entry):
+    text = loss_latex(entry)
+    assert text.count("{") == text.count("}")
+    assert text.count(r"\left") == text.count(r"\right")

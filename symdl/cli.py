@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 
 from symdl import __version__
@@ -22,7 +20,6 @@ from symdl.commands._common import UsageError as _UsageError
 from symdl.commands._common import emit as _emit
 from symdl.commands._common import pairs as _pairs
 from symdl.errors import ParseError, ShapeError, SymdlError
-from symdl.proofbook import discover, render_markdown, run_proofs
 from symdl.verify import check_derivative, check_identity
 
 __all__ = ["EXIT_CODES", "main"]
@@ -40,7 +37,7 @@ examples:
   symdl check "sum((W @ x - y)**2)" --wrt W --claim "2*(W @ x - y) @ x.T" \\
       --shape W=n x n --shape x=n x 1 --shape y=n x 1
   symdl check "tanh(x)" --equals "2*sigmoid(2*x) - 1"
-  symdl prove proofs --out proof-book.md
+  symdl prove
   symdl list activations
   symdl show gelu
 """
@@ -93,26 +90,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--points", type=int, default=8, metavar="N", help="sample points (8)")
     check.add_argument("--precision", type=int, default=30, metavar="D", help="digits (30)")
     check.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (0)")
-
-    prove = commands.add_parser(
-        "prove",
-        help="run every proof in a folder and write the proof book",
-        description="Run the proofs, print one verdict line per proof, write the report.",
-    )
-    prove.add_argument(
-        "directory",
-        nargs="?",
-        default="proofs",
-        metavar="DIR",
-        help="the proofs folder (default: ./proofs)",
-    )
-    prove.add_argument(
-        "--out",
-        default="proof-book.md",
-        metavar="PATH",
-        help="where to write the Markdown report (default proof-book.md)",
-    )
-    prove.add_argument("--json", action="store_true", help="print the results as JSON lines")
 
     listing = commands.add_parser(
         "list",
@@ -168,44 +145,6 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_CODES[report.verdict]
 
 
-def _prove(args: argparse.Namespace) -> int:
-    proofs = discover(args.directory)
-    if not proofs:
-        raise _UsageError(f"symdl prove: no proofs found in {args.directory}")
-    results = run_proofs(proofs)
-    width = max(len(r.verdict) for r in results)
-    for r in results:
-        if args.json:
-            _emit(
-                json.dumps(
-                    {
-                        "topic": r.proof.topic,
-                        "proof": r.proof.name,
-                        "title": r.proof.title,
-                        "verdict": r.verdict,
-                        "seconds": round(r.seconds, 3),
-                        "error": r.error,
-                    }
-                )
-            )
-        else:
-            extra = f"  ({r.error})" if r.error else ""
-            _emit(
-                f"{r.verdict:<{width}}  {r.proof.topic}: {r.proof.title}"
-                f"  [{r.seconds:.2f} s]{extra}"
-            )
-    Path(args.out).write_text(render_markdown(results), encoding="utf-8")
-    bad = [r for r in results if r.verdict in ("refuted", "error")]
-    undecided = [r for r in results if r.verdict == "undecided"]
-    ok = len(results) - len(bad) - len(undecided)
-    if not args.json:
-        _emit(
-            f"\n{ok} of {len(results)} proofs hold; {len(bad)} failed, "
-            f"{len(undecided)} undecided. Report written to {args.out}"
-        )
-    return 1 if bad else 2 if undecided else 0
-
-
 def _list(args: argparse.Namespace) -> int:
     from symdl.catalog import show
 
@@ -234,8 +173,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "check":
             return _check(args)
-        if args.command == "prove":
-            return _prove(args)
         if args.command == "list":
             return _list(args)
         if args.command == "show":

@@ -1,82 +1,211 @@
-"""The proof runner: discovery, verdict aggregation, errors, the report, the CLI."""
+"""The proof runner: discovery, selection, verdicts, the worker pool, budgets, the cache."""
 
+import json
+import os
 import textwrap
+import time
 from pathlib import Path
 
-from symdl.cli import main
-from symdl.proofbook import discover, render_markdown, run_proofs
+import pytest
+
+from symdl.proofbook import (
+    ResultCache,
+    discover,
+    proof,
+    render_markdown,
+    run_proofs,
+    select,
+)
+from symdl.proofbook.book import Proof
 
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 
+SAMPLE = """
+from symdl import check_derivative, proof
 
-def write(tmp_path, name, body):
-    (tmp_path / name).write_text(textwrap.dedent(body))
+@proof("right", statement="d/dx x^2 = 2x", tags=["easy"])
+def right():
+    return check_derivative("x**2", "x", "2*x")
+
+@proof("wrong", statement="d/dx x^2 = x")
+def wrong():
+    return [check_derivative("x**2", "x", "2*x"), check_derivative("x**2", "x", "x")]
+
+@proof("broken", statement="raises")
+def broken():
+    raise RuntimeError("oops")
+
+@proof("empty", statement="returns nothing")
+def empty():
+    return []
+
+def not_a_proof():
+    return None
+"""
 
 
-def test_shipped_proofs_all_hold():
-    results = run_proofs(discover(PROOFS))
-    assert len(results) >= 10
-    assert [r.proof.title for r in results if not r.ok] == []
+def write(folder, name, body):
+    path = folder / name
+    path.write_text(textwrap.dedent(body))
+    return path
 
 
 def test_failures_and_errors_are_reported_not_raised(tmp_path):
-    write(
-        tmp_path,
-        "sample.py",
-        """
-        from symdl import check_derivative, proof
-
-        @proof("right", statement="d/dx x^2 = 2x")
-        def right():
-            return check_derivative("x**2", "x", "2*x")
-
-        @proof("wrong", statement="d/dx x^2 = x")
-        def wrong():
-            return [check_derivative("x**2", "x", "2*x"), check_derivative("x**2", "x", "x")]
-
-        @proof("broken", statement="raises")
-        def broken():
-            raise RuntimeError("oops")
-
-        def not_a_proof():
-            return None
-        """,
-    )
+    write(tmp_path, "sample.py", SAMPLE)
     results = {r.proof.name: r for r in run_proofs(discover(tmp_path))}
-    assert set(results) == {"right", "wrong", "broken"}
-    assert results["right"].verdict == "proved"
-    assert results["wrong"].verdict == "refuted"
+    assert set(results) == {"right", "wrong", "broken", "empty"}
+    assert results["right"].verdict == "proved" and results["right"].ok
+    assert results["wrong"].verdict == "refuted" and len(results["wrong"].reports) == 2
     assert results["broken"].verdict == "error" and "oops" in results["broken"].error
+    assert results["empty"].verdict == "error" and "non-empty" in results["empty"].error
     text = render_markdown(list(results.values()))
     assert "# The symdl proof book" in text and "**refuted**" in text and "oops" in text
 
 
-def test_cli_prove_writes_the_report_and_exits_nonzero_on_failure(tmp_path, capsys):
+def test_the_pool_gives_the_same_verdicts_in_the_same_order(tmp_path):
+    write(tmp_path, "sample.py", SAMPLE)
+    proofs = discover(tmp_path)
+    here = run_proofs(proofs)
+    pooled = run_proofs(proofs, jobs=2, timeout=60)
+    assert [r.proof.key for r in pooled] == [p.key for p in proofs]
+    assert [r.verdict for r in pooled] == [r.verdict for r in here]
+    assert pooled[0].reports[0].claim == here[0].reports[0].claim
+
+
+def test_a_proof_over_budget_is_undecided_and_stopped_with_its_children(tmp_path):
+    marker = tmp_path / "child.pid"
     write(
         tmp_path,
-        "one.py",
-        """
+        "slow.py",
+        f"""
+        import subprocess, time
         from symdl import check_identity, proof
 
-        @proof("false", statement="1 = 2")
-        def false():
-            return check_identity("a + 1", "a + 2")
+        @proof("slow", statement="sleeps")
+        def slow():
+            child = subprocess.Popen(["sleep", "300"])
+            open({str(marker)!r}, "w").write(str(child.pid))
+            time.sleep(300)
+            return check_identity("x", "x")
+
+        @proof("quick", statement="x = x")
+        def quick():
+            return check_identity("x", "x")
         """,
     )
-    out = tmp_path / "book.md"
-    assert main(["prove", str(tmp_path), "--out", str(out)]) == 1
-    printed = capsys.readouterr().out
-    assert printed.splitlines()[0].startswith("refuted")
-    assert out.read_text().startswith("# The symdl proof book")
+    results = run_proofs(discover(tmp_path), jobs=2, timeout=1.5)
+    by_name = {r.proof.name: r for r in results}
+    assert by_name["slow"].verdict == "undecided"
+    assert "time budget of 1.5 s" in by_name["slow"].note
+    assert by_name["quick"].verdict == "proved"
+    pid = int(marker.read_text())
+    for _ in range(100):  # the killed child is reaped by init; wait until it is gone
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the proof's child process {pid} outlived the proof")
 
 
-def test_cli_prove_on_the_shipped_proofs(tmp_path, capsys):
-    out = tmp_path / "book.md"
-    assert main(["prove", str(PROOFS), "--out", str(out)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert all(line.split()[0] in ("proved", "verified") for line in lines if line and ":" in line)
+def test_a_worker_that_dies_is_an_error(tmp_path):
+    write(
+        tmp_path,
+        "dies.py",
+        """
+        import os
+        from symdl import proof
+
+        @proof("dies", statement="exits")
+        def dies():
+            os._exit(3)
+        """,
+    )
+    (result,) = run_proofs(discover(tmp_path), jobs=1, timeout=30)
+    assert result.verdict == "error" and "died" in result.error
 
 
-def test_missing_folder_is_a_usage_error(tmp_path, capsys):
-    assert main(["prove", str(tmp_path / "nope")]) == 3
-    assert "Traceback" not in capsys.readouterr().err
+def test_cache_reuses_decisive_results_until_the_file_changes(tmp_path):
+    folder = tmp_path / "proofs"
+    folder.mkdir()
+    path = write(folder, "sample.py", SAMPLE)
+    cache = ResultCache(tmp_path / "cache")
+    first = run_proofs(discover(folder), cache=cache)
+    assert not any(r.cached for r in first)
+    second = {r.proof.name: r for r in run_proofs(discover(folder), cache=cache)}
+    assert second["right"].cached and second["wrong"].cached
+    assert second["wrong"].verdict == "refuted"
+    assert second["wrong"].reports == first[1].reports
+    assert not second["broken"].cached  # errors are run again
+    path.write_text(path.read_text() + "\n# changed\n")
+    third = run_proofs(discover(folder), cache=cache)
+    assert not any(r.cached for r in third)
+
+
+def test_a_shared_module_beside_the_proofs_is_part_of_the_key(tmp_path):
+    folder = tmp_path / "proofs"
+    folder.mkdir()
+    write(folder, "_shared.py", "N = 1\n")
+    write(folder, "sample.py", SAMPLE)
+    cache = ResultCache(tmp_path / "cache")
+    run_proofs(discover(folder), cache=cache)
+    assert run_proofs(discover(folder), cache=cache)[0].cached
+    write(folder, "_shared.py", "N = 2\n")
+    assert not run_proofs(discover(folder), cache=cache)[0].cached
+
+
+def test_a_damaged_cache_entry_is_a_miss(tmp_path):
+    write(tmp_path, "sample.py", SAMPLE)
+    cache = ResultCache(tmp_path / "cache")
+    run_proofs(discover(tmp_path), cache=cache)
+    for entry in (tmp_path / "cache").glob("*.json"):
+        entry.write_text("{not json")
+    assert not any(r.cached for r in run_proofs(discover(tmp_path), cache=cache))
+    assert not list((tmp_path / "cache").glob("*.tmp"))
+
+
+def test_cached_entries_are_json(tmp_path):
+    write(tmp_path, "sample.py", SAMPLE)
+    cache = ResultCache(tmp_path / "cache")
+    run_proofs(discover(tmp_path), cache=cache)
+    entries = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("*.json")]
+    assert sorted(e["verdict"] for e in entries) == ["proved", "refuted"]
+
+
+def test_select_matches_key_title_and_tags(tmp_path):
+    write(tmp_path, "sample.py", SAMPLE)
+    proofs = discover(tmp_path)
+    assert [p.name for p in select(proofs, "EASY")] == ["right"]
+    assert [p.name for p in select(proofs, "sample::wro")] == ["wrong"]
+    assert select(proofs, "nothing-like-this") == []
+
+
+def test_discover_takes_files_and_refuses_missing_paths(tmp_path):
+    path = write(tmp_path, "sample.py", SAMPLE)
+    assert len(discover(path)) == 4
+    assert len(discover(path, tmp_path)) == 4  # a file named twice is read once
+    with pytest.raises(FileNotFoundError):
+        discover(tmp_path / "nope")
+
+
+def test_bad_options_are_value_errors():
+    p = Proof("t", "s", lambda: [])
+    with pytest.raises(ValueError):
+        run_proofs([p], jobs=0)
+    with pytest.raises(ValueError):
+        run_proofs([p], timeout=0)
+
+
+def test_the_decorator_only_marks():
+    @proof("T", statement="S", references=["R"], tags=["a"])
+    def f():
+        return []
+
+    marked = f.__symdl_proof__
+    assert (marked.title, marked.statement, marked.references, marked.tags) == (
+        "T",
+        "S",
+        ("R",),
+        ("a",),
+    )

@@ -1,0 +1,27 @@
+"""The proof book: discover the proofs in a folder, run them, and write the report.
+
+A proof is a function decorated with :func:`proof` that returns a
+:class:`~symdl.verify.report.Report` (or several, all of which must hold); see
+:mod:`symdl.proofbook.book`. :func:`run_proofs` runs them, in a pool of workers with a
+time budget each and a cache of unchanged results (:mod:`symdl.proofbook.runner`,
+:mod:`symdl.proofbook.cache`); :func:`render_markdown` and
+:func:`symdl.render.report_html.render_html` write the report.
+"""
+
+from symdl.proofbook.book import Proof, ProofResult, discover, proof, select
+from symdl.proofbook.cache import ResultCache, default_cache_dir
+from symdl.proofbook.runner import default_jobs, run_proofs
+from symdl.render.report_markdown import render_markdown
+
+__all__ = [
+    "Proof",
+    "ProofResult",
+    "ResultCache",
+    "default_cache_dir",
+    "default_jobs",
+    "discover",
+    "proof",
+    "render_markdown",
+    "run_proofs",
+    "select",
+]

@@ -1,0 +1,130 @@
+"""A cache of proof results, keyed by the content of the proof's file and of symdl.
+
+A result is reusable when nothing it depends on changed: the proof's file, the shared
+``_*.py`` modules beside it, every source file of symdl, and the versions of Python and
+of the libraries symdl computes with. Only decisive results (``proved``, ``verified``,
+``refuted``) are stored: an ``undecided`` or an ``error`` may depend on the machine's
+load or the time budget, so it is run again. Entries are JSON files written atomically
+(a temporary file renamed into place), so an interrupted run never leaves half an entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mpmath
+import numpy as np
+import scipy
+import sympy as sp
+
+from symdl.proofbook.book import Proof, ProofResult
+from symdl.verify.report import Entry, Evidence, Kink, Report
+
+__all__ = ["ResultCache", "default_cache_dir"]
+
+_DECISIVE = ("proved", "verified", "refuted")
+_FORMAT = "1"
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/symdl/proofs``, or ``~/.cache/symdl/proofs``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "symdl" / "proofs"
+
+
+@dataclass(frozen=True)
+class ResultCache:
+    """Proof results stored under ``directory``; see the module docstring for the key."""
+
+    directory: Path
+
+    def key(self, proof: Proof) -> str | None:
+        """The cache key of ``proof``, or None when it has no file (it is then not cached)."""
+        if not proof.path:
+            return None
+        path = Path(proof.path)
+        digest = hashlib.sha256()
+        for part in (_FORMAT, _environment(), proof.key, _file_digest(path)):
+            digest.update(part.encode() + b"\0")
+        for shared in sorted(path.parent.glob("_*.py")):
+            digest.update(_file_digest(shared).encode() + b"\0")
+        return digest.hexdigest()
+
+    def load(self, proof: Proof) -> ProofResult | None:
+        """The stored result of ``proof``, or None (no entry, or one that does not decode)."""
+        key = self.key(proof)
+        if key is None:
+            return None
+        try:
+            data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+            reports = tuple(_report(r) for r in data["reports"])
+            return ProofResult(
+                proof, data["verdict"], reports, seconds=float(data["seconds"]), cached=True
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store(self, result: ProofResult) -> None:
+        """Keep ``result`` if it is decisive; written to a temporary file, then renamed."""
+        key = self.key(result.proof)
+        if key is None or result.verdict not in _DECISIVE:
+            return
+        data = {
+            "proof": result.proof.key,
+            "verdict": result.verdict,
+            "seconds": result.seconds,
+            "reports": [json.loads(r.to_json()) for r in result.reports],
+        }
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self.directory / f"{key}.json")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _report(data: dict[str, Any]) -> Report:
+    return Report(
+        verdict=data["verdict"],
+        claim=data["claim"],
+        method=data["method"],
+        evidence=tuple(Evidence(**e) for e in data["evidence"]),
+        counterexample=data["counterexample"],
+        entries=tuple(Entry(**{**e, "index": tuple(e["index"])}) for e in data["entries"]),
+        diagnosis=tuple(data["diagnosis"]),
+        kinks=tuple(Kink(**k) for k in data["kinks"]),
+        notes=tuple(data["notes"]),
+        difference=data["difference"],
+    )
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+@functools.cache
+def _environment() -> str:
+    """A digest of symdl's sources and the versions of what it computes with."""
+    digest = hashlib.sha256()
+    versions = (platform.python_version(), sp.__version__, np.__version__)
+    for part in (*versions, scipy.__version__, mpmath.__version__):
+        digest.update(part.encode() + b"\0")
+    root = Path(__file__).resolve().parent.parent
+    for source in sorted(root.rglob("*.py")):
+        digest.update(str(source.relative_to(root)).encode() + b"\0")
+        digest.update(source.read_bytes() + b"\0")
+    return digest.hexdigest()

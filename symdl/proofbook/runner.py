@@ -1,0 +1,197 @@
+"""Run proofs: in this process, or in a pool of forked workers, each under a time budget.
+
+With ``jobs > 1`` or a ``timeout``, every proof runs in its own forked process, in its own
+process group, at most ``jobs`` at a time. A proof that outlives its budget is killed
+together with anything it started (the symbolic checks fork children of their own) and
+recorded as ``undecided`` — a slow proof never hangs the book. A proof that raises is
+recorded as ``error``; a worker that dies without answering likewise. Results come back
+in the order of the proofs given, whatever order they finish in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from symdl.proofbook.book import Proof, ProofResult, weakest
+from symdl.proofbook.cache import ResultCache
+from symdl.verify.report import Report
+
+__all__ = ["default_jobs", "run_proofs"]
+
+#: Called after each proof with (result, number done, total).
+Progress = Callable[[ProofResult, int, int], None]
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_proofs(
+    proofs: Sequence[Proof],
+    *,
+    jobs: int = 1,
+    timeout: float | None = None,
+    cache: ResultCache | None = None,
+    progress: Progress | None = None,
+) -> list[ProofResult]:
+    """Run each proof; its verdict is the weakest verdict of its reports.
+
+    ``jobs`` proofs run at once in forked workers (with ``jobs=1`` and no ``timeout``,
+    in this process); ``timeout`` is each proof's budget in seconds; a ``cache`` supplies
+    the results of unchanged proofs and keeps the new decisive ones.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    results: dict[int, ProofResult] = {}
+    todo: list[int] = []
+    for i, p in enumerate(proofs):
+        hit = cache.load(p) if cache is not None else None
+        if hit is None:
+            todo.append(i)
+        else:
+            results[i] = hit
+            if progress is not None:
+                progress(hit, len(results), len(proofs))
+
+    def finished(i: int, result: ProofResult) -> None:
+        results[i] = result
+        if cache is not None:
+            cache.store(result)
+        if progress is not None:
+            progress(result, len(results), len(proofs))
+
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    if forking and (jobs > 1 or timeout is not None):
+        _run_forked(proofs, todo, jobs, timeout, finished)
+    else:
+        for i in todo:
+            start = time.perf_counter()
+            finished(i, _result(proofs[i], _attempt(proofs[i].fn), start))
+    return [results[i] for i in range(len(proofs))]
+
+
+def _attempt(fn: Callable[[], Any]) -> tuple[str, tuple[Report, ...], str]:
+    """(verdict, reports, error) of calling a proof function."""
+    try:
+        out = fn()
+        reports = (out,) if isinstance(out, Report) else tuple(out)
+        if not reports or not all(isinstance(r, Report) for r in reports):
+            raise TypeError("a proof must return a Report or a non-empty sequence of Reports")
+        return weakest([r.verdict for r in reports]), reports, ""
+    except Exception as err:  # a broken proof is reported, the book goes on
+        return "error", (), f"{type(err).__name__}: {err}"
+
+
+def _result(p: Proof, outcome: tuple[str, tuple[Report, ...], str], start: float) -> ProofResult:
+    verdict, reports, error = outcome
+    return ProofResult(p, verdict, reports, error=error, seconds=time.perf_counter() - start)
+
+
+@dataclass
+class _Running:
+    index: int
+    process: Any
+    receiver: Connection
+    start: float
+
+
+def _run_forked(
+    proofs: Sequence[Proof],
+    todo: list[int],
+    jobs: int,
+    timeout: float | None,
+    finished: Callable[[int, ProofResult], None],
+) -> None:
+    ctx = multiprocessing.get_context("fork")
+    pending = list(reversed(todo))
+    running: list[_Running] = []
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                running.append(_start(ctx, pending.pop(), proofs))
+            wait_for = None
+            if timeout is not None:
+                now = time.perf_counter()
+                wait_for = max(0.0, min(r.start + timeout - now for r in running))
+            ready = wait([r.receiver for r in running], timeout=wait_for)
+            for r in list(running):
+                elapsed = time.perf_counter() - r.start
+                p = proofs[r.index]
+                if r.receiver in ready:
+                    running.remove(r)
+                    finished(r.index, _collect(r, p, elapsed))
+                elif timeout is not None and elapsed >= timeout:
+                    running.remove(r)
+                    _stop(r)
+                    note = f"the proof's time budget of {timeout:g} s ran out; it was stopped"
+                    finished(r.index, ProofResult(p, "undecided", seconds=elapsed, note=note))
+    finally:
+        for r in running:
+            _stop(r)
+
+
+def _start(ctx: Any, index: int, proofs: Sequence[Proof]) -> _Running:
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_work, args=(sender, proofs[index].fn))
+    with warnings.catch_warnings():
+        # Python ≥ 3.12 warns that fork in a threaded process may deadlock; the worker
+        # only runs the proof (pure Python and NumPy) and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        process.start()
+    sender.close()
+    with contextlib.suppress(OSError):  # the worker does it too: no race either way
+        os.setpgid(process.pid, process.pid)
+    return _Running(index, process, receiver, time.perf_counter())
+
+
+def _work(sender: Connection, fn: Callable[[], Any]) -> None:
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    try:
+        outcome = _attempt(fn)
+        try:
+            sender.send(outcome)
+        except Exception as err:  # a report that does not pickle
+            sender.send(("error", (), f"could not return the reports: {err}"))
+    except BaseException as err:
+        sender.send(("error", (), f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"))
+    finally:
+        sender.close()
+        os._exit(0)
+
+
+def _collect(r: _Running, p: Proof, elapsed: float) -> ProofResult:
+    try:
+        verdict, reports, error = r.receiver.recv()
+    except (EOFError, OSError):
+        code = r.process.exitcode
+        verdict, reports, error = "error", (), f"the worker died without answering ({code})"
+    r.process.join()
+    r.receiver.close()
+    return ProofResult(p, verdict, tuple(reports), error=error, seconds=elapsed)
+
+
+def _stop(r: _Running) -> None:
+    """Kill the worker and its process group (the checks' own children with it)."""
+    try:
+        os.killpg(r.process.pid, signal.SIGKILL)
+    except OSError:
+        r.process.kill()
+    r.process.join()
+    r.receiver.close()

@@ -76,6 +76,13 @@ def gradcheck(
             f"wrt={list(wrt or [])} names argument {bad_targets[0]}, but there are "
             f"{len(inputs)} input arrays (indices 0 to {len(inputs) - 1})"
         )
+    for i in targets:
+        if point[i].dtype.kind == "f" and not np.all(np.isfinite(point[i])):
+            where = [int(j) for j in np.argwhere(~np.isfinite(point[i]))[0]]
+            raise UnsupportedError(
+                f"argument {i} must be finite to take finite differences; it holds "
+                f"{point[i][tuple(where)]} at {where}"
+            )
     value = np.asarray(f(*point))
     if value.size != 1:
         raise ShapeError(

@@ -1,0 +1,79 @@
+r"""Universal approximation, constructively: networks built with a certified error bound.
+
+The theorem (Cybenko 1989; Hornik 1991; Leshno et al. 1993) only says a network exists.
+The constructions here build one and prove how good it is:
+
+- :func:`relu_interpolation` — one hidden ReLU layer, :math:`h^2/8\cdot\max|f''|`;
+- :func:`sigmoid_staircase` — any bounded monotone catalogue activation, modulus of
+  continuity plus sigmoid tails;
+- :func:`yarotsky_square`, :func:`yarotsky_product`, :func:`telgarsky_sawtooth` — deep
+  ReLU networks whose error or piece count is computed exactly;
+- :func:`deep_interpolation` — piecewise-quadratic interpolation whose quadratic parts are
+  Yarotsky's deep squares.
+
+Each returns an :class:`Approximation`: the network (exact weights, NumPy arrays, JSON,
+a forward function), the bound with its status (``proved`` or ``estimated``) and the
+evidence, including a dense-grid and high-precision check of :math:`\|f - f_n\|_\infty`.
+:func:`approximate` picks the construction by activation name.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symdl.catalog import ACTIVATIONS
+from symdl.derive.approximation_certificate import Approximation
+from symdl.derive.approximation_deep import (
+    PieceCount,
+    telgarsky_sawtooth,
+    yarotsky_product,
+    yarotsky_square,
+)
+from symdl.derive.approximation_network import Layer, Network
+from symdl.derive.approximation_pieces import Piece, affine_pieces
+from symdl.derive.approximation_quadratic import deep_interpolation
+from symdl.derive.approximation_relu import relu_interpolation
+from symdl.derive.approximation_sigmoid import sigmoid_staircase
+
+__all__ = [
+    "Approximation",
+    "Layer",
+    "Network",
+    "Piece",
+    "PieceCount",
+    "affine_pieces",
+    "approximate",
+    "deep_interpolation",
+    "relu_interpolation",
+    "sigmoid_staircase",
+    "telgarsky_sawtooth",
+    "yarotsky_product",
+    "yarotsky_square",
+]
+
+
+def approximate(
+    f: str | sp.Expr,
+    on: tuple[object, object],
+    *,
+    eps: float,
+    activation: str = "relu",
+    points: int | None = None,
+    seed: int = 0,
+) -> Approximation:
+    """A network within ``eps`` of ``f`` on the interval ``on``, with its certificate.
+
+    ``activation`` is ``relu`` (shallow interpolation), ``deep`` (deep ReLU,
+    :func:`deep_interpolation`) or a bounded monotone catalogue activation (``sigmoid``,
+    ``tanh``, ``softsign``, ``hard_sigmoid``, …) for the staircase.
+
+    >>> approximate("sin(x)", (0, "pi"), eps=1e-3).neurons
+    36
+    """
+    a, b = on
+    if activation == "relu":
+        return relu_interpolation(f, a, b, eps=eps, points=points, seed=seed)
+    if activation == "deep":
+        return deep_interpolation(f, a, b, eps=eps, points=points, seed=seed)
+    ACTIVATIONS.get(activation)  # unknown names fail with a suggestion
+    return sigmoid_staircase(f, a, b, eps=eps, activation=activation, points=points, seed=seed)

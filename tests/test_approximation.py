@@ -1,0 +1,198 @@
+"""Approximation constructions: the required cases, exactness, wrong claims and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symdl.derive.approximation import (
+    affine_pieces,
+    approximate,
+    deep_interpolation,
+    relu_interpolation,
+    sigmoid_staircase,
+    telgarsky_sawtooth,
+    yarotsky_product,
+    yarotsky_square,
+)
+from symdl.derive.approximation_certificate import sup_error
+from symdl.derive.approximation_deep import sawtooth_network, square_network
+from symdl.derive.approximation_network import Layer, Network
+from symdl.derive.approximation_pieces import square_error_range
+from symdl.derive.approximation_sigmoid import sigmoidal
+from symdl.errors import ParseError, ShapeError, SymdlError, UnknownNameError, UnsupportedError
+
+X = sp.Symbol("x", real=True)
+
+
+def test_sin_on_0_pi_to_1e_3_with_relu():
+    r = relu_interpolation("sin(x)", 0, "pi", eps=1e-3)
+    assert r.neurons == 36  # π/sqrt(8·10⁻³) = 35.12…, max|sin''| = 1
+    assert r.status == "proved" and r.verdict == "proved"
+    assert r.observed <= r.bound <= 1e-3
+    assert r.observed_precise <= r.bound
+    # the count is the least the bound allows: 35 neurons give h²/8 > 10⁻³
+    assert relu_interpolation("sin(x)", 0, "pi", n=35).bound > 1e-3
+
+
+def test_relu_bound_is_close_to_the_truth_for_sin():
+    # for sin the bound h²/8 is nearly attained at the midpoint of the middle cell
+    r = relu_interpolation("sin(x)", 0, "pi", n=36)
+    assert 0.99 * r.bound <= r.observed <= r.bound
+
+
+@pytest.mark.parametrize("m", range(1, 9))
+def test_yarotsky_error_is_exactly_2_to_minus_2m_minus_2(m):
+    r = yarotsky_square(m)
+    assert r.exact_error == sp.Rational(1, 2 ** (2 * m + 2))
+    assert r.verdict == "proved"
+    assert r.observed == pytest.approx(float(r.exact_error), rel=1e-12)
+    assert r.network.depth == m and r.neurons == 4 * m
+
+
+@pytest.mark.parametrize("k", range(1, 11))
+def test_telgarsky_sawtooth_has_exactly_2_to_the_k_pieces(k):
+    r = telgarsky_sawtooth(k)
+    assert r.count == 2**k and r.verdict == "proved"
+    assert {abs(p.slope) for p in r.pieces} == {2**k}
+
+
+def test_pieces_of_a_hand_written_network():
+    # relu(x) − relu(x − 1) on [−1, 2]: 0, then x, then 1
+    one = sp.Integer(1)
+    net = Network((Layer(((one,), (one,)), (0, -one)), Layer(((one, -one),), (0,), "identity")))
+    pieces = affine_pieces(net, -1, 2)
+    assert [(p.start, p.end, p.slope, p.intercept) for p in pieces] == [
+        (-1, 0, 0, 0),
+        (0, 1, 1, 0),
+        (1, 2, 0, 1),
+    ]
+
+
+def test_a_wrong_yarotsky_network_is_caught():
+    # one output weight off by a factor 2: the exact error is no longer 2^(−2m−2)
+    good = square_network(3)
+    out = good.layers[-1]
+    row = list(out.weights[0])
+    row[0] = 2 * row[0]
+    bad = Network((*good.layers[:-1], Layer((tuple(row),), out.biases, "identity")))
+    low, high = square_error_range(affine_pieces(bad, 0, 1))
+    assert max(abs(low), abs(high)) != sp.Rational(1, 256)
+
+
+def test_a_sawtooth_missing_a_layer_has_half_the_pieces():
+    assert len(affine_pieces(sawtooth_network(5), 0, 1)) == 32
+    assert len(affine_pieces(sawtooth_network(4), 0, 1)) != 32
+
+
+def test_sup_check_refutes_a_bound_that_is_too_small():
+    r = yarotsky_square(2)
+    _, _, grid, precise = sup_error(X**2, r.network, [(0, 1)], bound=r.bound / 2, points=257)
+    assert grid.outcome == "differ" and precise.outcome == "differ"
+    _, _, grid, precise = sup_error(X**2, r.network, [(0, 1)], bound=r.bound, points=257)
+    assert grid.outcome == "agree" and precise.outcome == "agree"
+
+
+def test_product_by_polarisation():
+    r = yarotsky_product(3)
+    assert r.bound == 2 / 4**4 and r.verdict == "proved"
+    assert r.network.inputs == ("x", "y")
+    assert 0.99 * r.bound <= r.observed <= r.bound  # 2δ is attained
+
+
+BOUNDED = [a for a in ("sigmoid", "tanh", "softsign", "hard_sigmoid", "hard_tanh", "relu6")]
+
+
+@pytest.mark.parametrize("activation", BOUNDED)
+def test_staircase_for_each_bounded_sigmoidal_activation(activation):
+    r = sigmoid_staircase("x**2", 0, 1, eps=0.05, activation=activation, points=2001)
+    assert r.status == "proved" and r.verdict == "proved"
+    assert r.observed <= r.bound <= 0.05
+    assert r.network.layers[0].activation == activation
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu", "elu", "softplus", "identity"])
+def test_staircase_refuses_unbounded_activations(activation):
+    with pytest.raises(UnsupportedError, match="not a bounded sigmoidal"):
+        sigmoidal(activation)
+
+
+def test_sigmoid_needs_far_more_neurons_than_relu():
+    s = sigmoid_staircase("sin(x)", 0, "pi", eps=1e-2, points=2001)
+    r = relu_interpolation("sin(x)", 0, "pi", eps=1e-2)
+    assert s.observed <= s.bound <= 1e-2
+    assert s.neurons > 10 * r.neurons
+
+
+def test_deep_interpolation():
+    r = deep_interpolation("sin(3*x)", -1, 1, eps=1e-3)
+    assert r.status == "proved" and r.observed <= r.bound <= 1e-3
+    assert r.network.depth == r.parameters["m"] + 1
+
+
+def test_approximate_dispatches_by_activation():
+    assert approximate("sin(x)", (0, "pi"), eps=1e-3).neurons == 36
+    assert (
+        approximate("x**2", (0, 1), eps=0.05, activation="tanh").parameters["activation"] == "tanh"
+    )
+    assert approximate("x**2", (0, 1), eps=1e-3, activation="deep").parameters["n"] == 1
+    with pytest.raises(UnknownNameError, match="sigmoid"):
+        approximate("x", (0, 1), eps=0.1, activation="sigmod")
+
+
+def test_exported_network_shapes_values_and_json():
+    r = relu_interpolation("exp(x)", -1, 1, n=10)
+    (w1, b1, a1), (w2, b2, a2) = r.network.arrays()
+    assert w1.shape == (10, 1) and b1.shape == (10,) and a1 == "relu"
+    assert w2.shape == (1, 10) and b2.shape == (1,) and a2 == "identity"
+    xs = np.linspace(-1, 1, 7)
+    by_hand = w2 @ np.maximum(w1 @ xs[None, :] + b1[:, None], 0) + b2[:, None]
+    np.testing.assert_allclose(r.network.forward(xs), by_hand[0], rtol=1e-14)
+    # the interpolant hits f at the knots
+    knots = np.linspace(-1, 1, 11)
+    np.testing.assert_allclose(r.network.forward(knots), np.exp(knots), rtol=1e-13)
+    data = json.loads(r.to_json())
+    assert data["status"] == "proved" and data["network"]["neurons"] == 10
+    assert len(data["network"]["layers"][0]["weights"]) == 10
+    assert sp.Rational(data["network"]["layers"][0]["biases"][3]) == sp.Rational(2, 5)
+    namespace = {"np": np}
+    exec(r.network.numpy_source("net"), namespace)  # our own generated code, not user text
+    np.testing.assert_allclose(namespace["net"](xs), r.network.forward(xs), rtol=1e-14)
+
+
+def test_exact_and_precise_evaluation_agree():
+    net = square_network(4)
+    for x in (sp.Rational(1, 3), sp.Rational(5, 7), sp.Integer(1)):
+        assert float(net.exact([x])) == pytest.approx(float(net.precise([x], dps=40)), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "a", "b", "error"),
+    [
+        ("x*y", 0, 1, ParseError),
+        ("sin(x)", 1, 0, ValueError),
+        ("sin(x)", 0, "inf_", ParseError),
+        ("abs(x)", -1, 1, UnsupportedError),
+        ("log(x)", -1, 1, SymdlError),
+        ("__import__(x)", 0, 1, ParseError),
+    ],
+)
+def test_bad_input_is_a_clear_error(text, a, b, error):
+    with pytest.raises(error):
+        relu_interpolation(text, a, b, eps=1e-2)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="exactly one"):
+        relu_interpolation("x", 0, 1)
+    with pytest.raises(ValueError, match="eps"):
+        relu_interpolation("x", 0, 1, eps=-1.0)
+    with pytest.raises(ValueError, match="k must be"):
+        telgarsky_sawtooth(0)
+    with pytest.raises(UnsupportedError, match="more than the limit"):
+        relu_interpolation("sin(100*x)", 0, 10, eps=1e-9)
+    with pytest.raises(ShapeError):
+        Layer(((sp.S.One,), (sp.S.One,)), (0,))
+    with pytest.raises(ShapeError, match="one output"):
+        Network((Layer(((sp.S.One,), (sp.S.One,)), (0, 0)),))

@@ -1,6 +1,7 @@
 """Planted bugs in a 1,000-entry gradient: is each one detected, and is the entry named?
 
-Run: ``python benchmarks/planted_bugs.py [TRIALS]``. Prints a Markdown table.
+Run: ``python -m benchmarks planted_bugs [--trials N]``. Writes a Markdown table and its
+JSON.
 
 The function is ``L(W) = Σ tanh(A W)²`` with ``W`` 25×40 (1,000 entries). Bugs planted in
 one random entry of the correct gradient: a sign flip, a dropped term (the entry loses the
@@ -10,12 +11,13 @@ entirely in float32 must not be reported wrong.
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 
 import numpy as np
 
+from benchmarks.config import Config
+from benchmarks.table import Table
 from symdl import PrecisionWarning, gradcheck
 
 
@@ -65,21 +67,31 @@ def float32_false_alarm(seed: int) -> bool:
     return report.verdict != "verified"
 
 
-def main(trials: int = 10) -> None:
-    print("| bug (1,000-entry gradient) | trials | detected | entry named | seconds |")
-    print("|---|---|---|---|---|")
+def run(config: Config) -> list[Table]:
+    trials = 1 if config.quick else (config.trials or 10)
+    rows = []
     for kind in ("sign flip", "dropped term", "1% error"):
         start = time.perf_counter()
-        results = [planted(kind, s) for s in range(trials)]
+        results = [planted(kind, config.seed + s) for s in range(trials)]
         seconds = time.perf_counter() - start
         det = sum(d for d, _ in results)
         named = sum(n for _, n in results)
-        print(f"| {kind} | {trials} | {det} | {named} | {seconds:.1f} |")
+        rows.append((kind, str(trials), str(det), str(named), f"{seconds:.1f}"))
     start = time.perf_counter()
-    alarms = sum(float32_false_alarm(s) for s in range(trials))
+    alarms = sum(float32_false_alarm(config.seed + s) for s in range(trials))
     seconds = time.perf_counter() - start
-    print(f"| correct float32 gradient (false alarms) | {trials} | {alarms} | – | {seconds:.1f} |")
+    rows.append(
+        ("correct float32 gradient (false alarms)", str(trials), str(alarms), "–", f"{seconds:.1f}")
+    )
+    header = ("bug (1,000-entry gradient)", "trials", "detected", "entry named", "seconds")
+    title = "symdl gradcheck: planted bugs in a 1,000-entry gradient (L(W) = Σ tanh(AW)², W 25×40)"
+    return [Table("planted_bugs", title, header, tuple(rows))]
+
+
+def main() -> None:
+    for table in run(Config()):
+        print(table.markdown())
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    main()

@@ -1,0 +1,62 @@
+"""The benchmark harness: ``python -m benchmarks [NAME...] [--quick] [--trials N] [--out DIR]``.
+
+Runs the named benchmarks (all by default), prints their Markdown tables and writes
+``NAME.json`` and ``NAME.md`` under ``benchmarks/results/`` (or ``--out``), each stamped
+with the machine, the date and the versions of the peers that were installed. Peers are
+optional (``pip install -e ".[bench]"``): a missing one reads "not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.config import Config
+from benchmarks.peers import versions
+from benchmarks.table import stamp, write
+
+#: name → module with ``run(config) -> list[Table]``
+BENCHMARKS = {
+    "fd_accuracy": "benchmarks.fd_accuracy",
+    "planted_bugs": "benchmarks.planted_bugs",
+    "stability": "benchmarks.stability",
+    "peers_accuracy": "benchmarks.peers_accuracy",
+    "peers_bugs": "benchmarks.peers_bugs",
+    "peers_cost": "benchmarks.peers_cost",
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one trial")
+    parser.add_argument("--trials", type=int, default=None, help="trials per configuration")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget", type=float, default=60.0, help="cost: seconds per method")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"no benchmark named {unknown[0]!r}; benchmarks are {', '.join(BENCHMARKS)}")
+    if args.trials is not None and args.trials < 1:
+        parser.error(f"--trials must be at least 1, got {args.trials}")
+    config = Config(quick=args.quick, trials=args.trials, seed=args.seed, budget=args.budget)
+    info = stamp(versions())
+    for name in args.names or list(BENCHMARKS):
+        start = time.perf_counter()
+        tables = importlib.import_module(BENCHMARKS[name]).run(config)
+        paths = write(tables, name, args.out, info)
+        for table in tables:
+            print(table.markdown(info))
+        seconds = time.perf_counter() - start
+        print(f"[{name}: {seconds:.1f} s; wrote {paths[0]} and {paths[1]}]\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

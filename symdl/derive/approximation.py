@@ -19,6 +19,9 @@ evidence, including a dense-grid and high-precision check of :math:`\|f - f_n\|_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import sympy as sp
 
 from symdl.catalog import ACTIVATIONS
@@ -37,12 +40,14 @@ from symdl.derive.approximation_sigmoid import sigmoid_staircase
 
 __all__ = [
     "Approximation",
+    "ConvergencePoint",
     "Layer",
     "Network",
     "Piece",
     "PieceCount",
     "affine_pieces",
     "approximate",
+    "convergence",
     "deep_interpolation",
     "relu_interpolation",
     "sigmoid_staircase",
@@ -77,3 +82,36 @@ def approximate(
         return deep_interpolation(f, a, b, eps=eps, points=points, seed=seed)
     ACTIVATIONS.get(activation)  # unknown names fail with a suggestion
     return sigmoid_staircase(f, a, b, eps=eps, activation=activation, points=points, seed=seed)
+
+
+@dataclass(frozen=True)
+class ConvergencePoint:
+    """One construction at one target error: its size, bound and observed error."""
+
+    construction: str  # the activation argument of :func:`approximate`
+    eps: float
+    neurons: int
+    bound: float
+    observed: float
+    status: str
+
+
+def convergence(
+    f: str | sp.Expr,
+    on: tuple[object, object],
+    eps_values: Sequence[float],
+    *,
+    activations: Sequence[str] = ("relu", "sigmoid", "deep"),
+    points: int | None = None,
+) -> tuple[ConvergencePoint, ...]:
+    """Error against network size: :func:`approximate` for each activation and ε.
+
+    >>> [p.neurons for p in convergence("sin(x)", (0, "pi"), [1e-2, 1e-3], activations=["relu"])]
+    [12, 36]
+    """
+    out = []
+    for activation in activations:
+        for eps in eps_values:
+            r = approximate(f, on, eps=eps, activation=activation, points=points)
+            out.append(ConvergencePoint(activation, eps, r.neurons, r.bound, r.observed, r.status))
+    return tuple(out)

@@ -24,7 +24,7 @@ from symdl.derive.approximation_network import Network
 from symdl.errors import ParseError, UnsupportedError
 from symdl.parse import parse
 from symdl.verify.precise import Evaluator, NotAdmissible
-from symdl.verify.report import Evidence
+from symdl.verify.report import Evidence, Report
 
 __all__ = [
     "Approximation",
@@ -70,6 +70,22 @@ class Approximation:
     def neurons(self) -> int:
         return self.network.neurons
 
+    def report(self) -> Report:
+        """The certificate as a :class:`~symdl.verify.report.Report` (for the proof book).
+
+        A proved bound the check agrees with is ``proved``; an estimated one is
+        ``undecided`` (a bound symdl could not certify is never passed off as a proof).
+        """
+        verdict = {"proved": "proved", "estimated": "undecided"}.get(self.verdict, "refuted")
+        where = " × ".join(f"[{a}, {b}]" for a, b in self.domain)
+        return Report(
+            verdict,  # type: ignore[arg-type]
+            f"‖f − f_n‖∞ ≤ {self.bound:.6g} for f = {self.target} on {where} "
+            f"({self.network.neurons} neurons)",
+            self.construction,
+            evidence=self.evidence,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
@@ -80,6 +96,7 @@ class Approximation:
             "status": self.status,
             "verdict": self.verdict,
             "exact_error": None if self.exact_error is None else str(self.exact_error),
+            "neurons": self.network.neurons,
             "observed_sup_error": self.observed,
             "observed_sup_error_precise": self.observed_precise,
             "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
@@ -96,7 +113,7 @@ class Approximation:
             f"{self.verdict}: ‖f − f_n‖∞ ≤ {self.bound:.4g} for f = {self.target} on {where}",
             f"  construction: {self.construction}",
             f"  network: {self.network.neurons} hidden neurons in {self.network.depth} "
-            f"hidden layer(s), {self.network.parameters} parameters",
+            f"hidden layer(s), {self.network.nonzero} nonzero parameters",
         ]
         if self.parameters:
             shown = ", ".join(f"{k} = {_short(v)}" for k, v in self.parameters.items())

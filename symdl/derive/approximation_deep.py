@@ -26,7 +26,7 @@ import sympy as sp
 from symdl.derive.approximation_certificate import Approximation, sup_error
 from symdl.derive.approximation_network import Layer, Network
 from symdl.derive.approximation_pieces import Piece, affine_pieces, square_error_range
-from symdl.verify.report import Evidence
+from symdl.verify.report import Evidence, Report
 
 __all__ = [
     "PieceCount",
@@ -74,6 +74,10 @@ class PieceCount:
     @property
     def verdict(self) -> str:
         return "proved" if self.count == self.expected else "refuted"
+
+    def report(self) -> Report:
+        claim = f"g_{self.k} has exactly {self.expected} linear pieces on [0, 1]"
+        return Report(self.verdict, claim, "exact pieces", evidence=(self.evidence,))  # type: ignore[arg-type]
 
 
 def telgarsky_sawtooth(k: int) -> PieceCount:

@@ -101,7 +101,17 @@ class Network:
 
     @property
     def parameters(self) -> int:
+        """Weights and biases of the dense layers, zeros included."""
         return sum(layer.width * (layer.fan_in + 1) for layer in self.layers)
+
+    @property
+    def nonzero(self) -> int:
+        """Weights and biases that are not zero."""
+        return sum(
+            sum(1 for row in ly.weights for w in row if w != 0)
+            + sum(1 for b in ly.biases if b != 0)
+            for ly in self.layers
+        )
 
     def arrays(self) -> list[tuple[np.ndarray, np.ndarray, str]]:
         """``(W, b, activation)`` per layer as float64 arrays (correctly rounded)."""

@@ -56,3 +56,59 @@ def softmax_sums_to_one():
 )
 def logsumexp_gradient():
     return check_derivative("logsumexp(z)", "z", "softmax(z)", shapes={"z": "n"})
+
+
+@proof(
+    "Mean squared error gradient",
+    statement="∂/∂ŷ mean((ŷ − y)²) = 2(ŷ − y)/n (n = 4 here).",
+    references=["Goodfellow, Bengio, Courville, Deep Learning (2016), §5.5.1"],
+    tags=["loss", "mse"],
+)
+def mean_squared_error_gradient():
+    return check_derivative("mean((p - y)**2)", "p", "2*(p - y)/4", shapes={"p": "4", "y": "4"})
+
+
+@proof(
+    "Focal loss derivative",
+    statement=(
+        "For FL = −(1 − p_t)^γ log p_t with p_t = σ(yx), y ∈ {−1, +1}, γ > 0: "
+        "dFL/dx = y(1 − p_t)^γ (γ p_t log p_t + p_t − 1) — checked for both labels."
+    ),
+    references=[
+        "Lin, Goyal, Girshick, He, Dollár, Focal Loss for Dense Object Detection "
+        "(ICCV 2017), Appendix B"
+    ],
+    tags=["loss", "focal", "sigmoid"],
+)
+def focal_loss_derivative():
+    checks = []
+    for y in ("1", "-1"):
+        pt = f"sigmoid({y}*x)"
+        checks.append(
+            check_derivative(
+                f"-(1 - {pt})**g*log({pt})",
+                "x",
+                f"{y}*(1 - {pt})**g*(g*{pt}*log({pt}) + {pt} - 1)",
+                assume={"g": "positive"},
+            )
+        )
+    return checks
+
+
+@proof(
+    "Huber loss: the derivative is the clipped residual",
+    statement=(
+        "Huber's loss h(r) = r²/2 for |r| ≤ δ and δ(|r| − δ/2) otherwise, written "
+        "m(|r| − m/2) with m = min(|r|, δ), has h'(r) = max(−δ, min(r, δ)): the gradient of "
+        "a residual never exceeds δ in magnitude."
+    ),
+    references=[
+        "Huber, Robust Estimation of a Location Parameter, Ann. Math. Statist. 35(1) (1964)"
+    ],
+    tags=["loss", "huber", "robust", "kink"],
+)
+def huber_derivative():
+    m = "minimum(abs(r), d)"
+    return check_derivative(
+        f"{m}*(abs(r) - {m}/2)", "r", "maximum(-d, minimum(r, d))", assume={"d": "positive"}
+    )

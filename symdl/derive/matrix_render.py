@@ -1,0 +1,165 @@
+r"""Text and LaTeX for matrix-calculus results.
+
+Text is the input language (what :func:`symdl.to_text` prints), with three readable
+forms on top: ``norm(W)`` for :math:`\sqrt{\operatorname{sum}(W^{\circ 2})}`, a quotient
+``W / norm(W)`` for a product with a scalar denominator, and ``I`` for an identity matrix
+(the one form with no input-language spelling). LaTeX follows the Matrix Cookbook's
+notation: bold upright matrices and vectors, :math:`\odot` for the Hadamard product,
+:math:`^\top` for the transpose, :math:`\mathbf 1` for the all-ones array.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.latex import LatexPrinter
+
+from symdl.derive.matrix_rules import logdet_argument, norm_argument
+from symdl.derive.matrix_tidy import is_softmax
+from symdl.nodes import EntrySum, LogSumExp, log_softmax_argument
+from symdl.ops import is_array
+from symdl.unparse import _ATOM, _MUL
+from symdl.unparse import _Printer as _TextPrinter
+
+__all__ = ["latex_name", "to_latex", "to_readable_text"]
+
+
+def to_readable_text(expr: sp.Basic) -> str:
+    """Input-language text for ``expr``, with ``norm``, quotients and ``I`` (see above)."""
+    return _Readable().text(expr)[0]
+
+
+def to_latex(expr: sp.Basic) -> str:
+    """LaTeX for a matrix expression in the Matrix Cookbook's notation."""
+    return _Latex({"order": "none"}).doprint(expr)
+
+
+def latex_name(name: str) -> str:
+    r"""``W1`` → ``\mathbf{W}_{1}``; ``dz1`` → ``\boldsymbol{\delta}_{\mathbf{z}_{1}}``."""
+    if name.startswith("d") and len(name) > 1 and name[1:2].isalpha() and name[1] != "e":
+        return rf"\boldsymbol{{\delta}}_{{{latex_name(name[1:])}}}"
+    match = re.fullmatch(r"([A-Za-z]+?)_?(\d+)", name)
+    if match:
+        return rf"\mathbf{{{match.group(1)}}}_{{{match.group(2)}}}"
+    return rf"\mathbf{{{name}}}"
+
+
+class _Readable(_TextPrinter):
+    def text(self, e: sp.Basic) -> tuple[str, int]:
+        if e in self.bound:
+            return self.bound[e]
+        if isinstance(e, sp.Identity):
+            return "I", _ATOM
+        inner = norm_argument(e) if isinstance(e, sp.Pow) else None
+        if inner is not None:
+            return f"norm({self.text(inner)[0]})", _ATOM
+        if isinstance(e, sp.Pow) and e.exp == -sp.S.Half and norm_argument(sp.sqrt(e.base)):
+            return f"1/norm({self.text(norm_argument(sp.sqrt(e.base)))[0]})", _MUL
+        if isinstance(e, sp.MatMul):
+            scalars = [a for a in e.args if not is_array(a)]
+            mats = [a for a in e.args if is_array(a)]
+            num, den = sp.fraction(sp.Mul(*scalars))
+            if den != 1 and mats:
+                top = self.wrap(sp.MatMul(num, *mats) if num != 1 else _product(mats), _MUL - 1)
+                return f"{top} / {self.wrap(den, _MUL)}", _MUL
+        return super().text(e)
+
+
+def _product(mats: list[sp.Basic]) -> sp.Basic:
+    return mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+
+
+class _Latex(LatexPrinter):  # type: ignore[misc]
+    def _print_MatrixSymbol(self, e: sp.MatrixSymbol) -> str:
+        return latex_name(e.name)
+
+    def _print_Transpose(self, e: sp.Transpose) -> str:
+        inner = self._print(e.arg)
+        if not isinstance(e.arg, sp.MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^\top"
+
+    def _print_Inverse(self, e: sp.Inverse) -> str:
+        inner = self._print(e.arg)
+        if not isinstance(e.arg, sp.MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^{{-1}}"
+
+    def _print_HadamardProduct(self, e: sp.HadamardProduct) -> str:
+        return r" \odot ".join(self._wrapped(a) for a in e.args)
+
+    def _print_HadamardPower(self, e: sp.HadamardPower) -> str:
+        return rf"{self._wrapped(e.base)}^{{\circ {self._print(e.exp)}}}"
+
+    def _print_MatMul(self, e: sp.MatMul) -> str:
+        scalars = [a for a in e.args if not is_array(a)]
+        mats = [a for a in e.args if is_array(a)]
+        coeff = sp.Mul(*scalars)
+        body = " ".join(self._wrapped(m) for m in mats)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}"
+        head = self._print(coeff)
+        if isinstance(coeff, sp.Add):
+            head = rf"\left({head}\right)"
+        return f"{head} {body}"
+
+    def _print_MatAdd(self, e: sp.MatAdd) -> str:
+        if log_softmax_argument(e) is not None:
+            return (
+                rf"\operatorname{{log\_softmax}}\left({self._print(log_softmax_argument(e))}\right)"
+            )
+        text = ""
+        for i, t in enumerate(e.args):
+            piece = self._print(t)
+            if i and piece.startswith("-"):
+                text += " - " + piece[1:]
+            else:
+                text += (" + " if i else "") + piece
+        return text
+
+    def _print_OneMatrix(self, e: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_Identity(self, e: sp.Identity) -> str:
+        return r"\mathbf{I}"
+
+    def _print_EntrySum(self, e: EntrySum) -> str:
+        return rf"\mathbf{{1}}^\top {self._wrapped(e.arg)} \mathbf{{1}}"
+
+    def _print_LogSumExp(self, e: LogSumExp) -> str:
+        return rf"\operatorname{{logsumexp}}\left({self._print(e.arg)}\right)"
+
+    def _print_Pow(self, e: sp.Pow, *args: object) -> str:
+        inner = norm_argument(e)
+        if inner is not None:
+            return rf"\left\lVert {self._print(inner)} \right\rVert_F"
+        return super()._print_Pow(e, *args)  # type: ignore[no-any-return]
+
+    def _print_log(self, e: sp.log, *args: object) -> str:
+        inner = logdet_argument(e)
+        if inner is not None:
+            return rf"\log\det {self._wrapped(inner)}"
+        return super()._print_Function(e, *args)  # type: ignore[no-any-return]
+
+    def _print_ElementwiseApplyFunction(self, e: ElementwiseApplyFunction) -> str:
+        if is_softmax(e):
+            return (
+                rf"\operatorname{{softmax}}\left({self._print(log_softmax_argument(e.expr))}\right)"
+            )
+        (var,), body = e.function.variables, e.function.expr
+        slot = sp.Symbol("SLOT")
+        text = self._print(body.xreplace({var: slot}))
+        if isinstance(body, sp.Add):
+            text = rf"\left({text}\right)"
+        return text.replace("SLOT", self._wrapped(e.expr, atoms_only=True))
+
+    def _wrapped(self, e: sp.Basic, atoms_only: bool = False) -> str:
+        text = self._print(e)
+        simple = isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Transpose, sp.Inverse))
+        if not atoms_only:
+            simple = simple or isinstance(e, (ElementwiseApplyFunction, sp.OneMatrix))
+        return text if simple else rf"\left({text}\right)"

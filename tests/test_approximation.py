@@ -196,3 +196,26 @@ def test_bad_options():
         Layer(((sp.S.One,), (sp.S.One,)), (0,))
     with pytest.raises(ShapeError, match="one output"):
         Network((Layer(((sp.S.One,), (sp.S.One,)), (0, 0)),))
+
+
+@pytest.mark.parametrize("text", ["hard_tanh(2*x)", "elu(x)", "heaviside(x)", "relu(x) + x**2"])
+@pytest.mark.parametrize("build", [relu_interpolation, sigmoid_staircase, deep_interpolation])
+def test_targets_with_pieces_are_refused_not_falsely_proved(text, build):
+    # SymPy differentiates each piece: f'' of hard_tanh is 0 on both pieces, and the
+    # h²/8·max|f''| bound would "prove" an error of 0
+    with pytest.raises(UnsupportedError, match="defined by pieces"):
+        build(text, -1, 1, eps=1e-2)
+
+
+def test_pieces_of_a_network_whose_output_is_a_relu():
+    # relu(relu(x) − 1/2): a network may end in a ReLU; its kink counts as a piece boundary
+    one = sp.Integer(1)
+    net = Network((Layer(((one,),), (0,)), Layer(((one,),), (-sp.S.Half,), "relu")))
+    pieces = affine_pieces(net, -1, 2)
+    assert [(p.start, p.end, p.slope) for p in pieces] == [(-1, sp.S.Half, 0), (sp.S.Half, 2, 1)]
+
+
+def test_float_endpoints_are_the_decimals_written():
+    r = relu_interpolation("x**2", 0.1, 0.7, n=3)
+    assert r.domain == ((sp.Rational(1, 10), sp.Rational(7, 10)),)
+    assert r.bound == pytest.approx(0.2**2 / 8 * 2, rel=1e-9)

@@ -11,6 +11,7 @@ error above a proved bound makes the verdict ``refuted`` — it would be a bug i
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -173,19 +174,19 @@ def domain_endpoints(a: object, b: object) -> tuple[sp.Expr, sp.Expr]:
     """Exact finite real endpoints ``a < b`` (numbers or input-language text like ``pi``)."""
     ends = []
     for v in (a, b):
-        e = (
-            parse(v)
-            if isinstance(v, str)
-            else sp.nsimplify(v)
-            if isinstance(v, float)
-            else sp.sympify(v)
-        )
+        e = parse(v) if isinstance(v, str) else _exact(v)
         if not (isinstance(e, sp.Expr) and e.is_number and e.is_real and e.is_finite):
             raise ParseError(f"an interval endpoint must be a finite real number, got {v!r}")
         ends.append(e)
     if not bool(ends[0] < ends[1]):
         raise ValueError(f"an interval needs a < b, got [{ends[0]}, {ends[1]}]")
     return ends[0], ends[1]
+
+
+def _exact(v: object) -> sp.Expr:
+    if isinstance(v, float):
+        return sp.Rational(repr(v)) if math.isfinite(v) else sp.nan  # 0.1 → 1/10
+    return sp.sympify(v)
 
 
 def sup_error(

@@ -47,12 +47,19 @@ def _preactivations(net: Network, x: sp.Rational) -> list[list[sp.Rational]]:
     return out
 
 
-def _crossing(left: list[list[sp.Rational]], right: list[list[sp.Rational]]) -> int | None:
-    """The first layer with a unit whose sign strictly changes between the two ends."""
-    for i, (zl, zr) in enumerate(zip(left[:-1], right[:-1])):
-        if any(u * v < 0 for u, v in zip(zl, zr)):
+def _crossing(
+    net: Network, left: list[list[sp.Rational]], right: list[list[sp.Rational]]
+) -> int | None:
+    """The first ReLU layer with a unit whose sign strictly changes between the two ends."""
+    for i, (layer, zl, zr) in enumerate(zip(net.layers, left, right)):
+        if layer.activation == "relu" and any(u * v < 0 for u, v in zip(zl, zr)):
             return i
     return None
+
+
+def _output(net: Network, pre: list[list[sp.Rational]]) -> sp.Rational:
+    value = pre[-1][0]
+    return max(value, sp.S.Zero) if net.layers[-1].activation == "relu" else value
 
 
 def affine_pieces(net: Network, a: object, b: object, *, merge: bool = True) -> tuple[Piece, ...]:
@@ -84,9 +91,9 @@ def affine_pieces(net: Network, a: object, b: object, *, merge: bool = True) -> 
     while stack:
         p, q = stack.pop()
         left, right = at(p), at(q)
-        layer = _crossing(left, right)
+        layer = _crossing(net, left, right)
         if layer is None:
-            fp, fq = left[-1][0], right[-1][0]
+            fp, fq = _output(net, left), _output(net, right)
             slope = (fq - fp) / (q - p)
             pieces.append(Piece(p, q, slope, fp - slope * p))
             continue

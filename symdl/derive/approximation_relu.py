@@ -31,6 +31,7 @@ from symdl.derive.approximation_certificate import (
 )
 from symdl.derive.approximation_network import Layer, Network
 from symdl.errors import SymdlError, UnsupportedError
+from symdl.nodes import expand_catalog
 from symdl.verify.interval import bounds
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Evidence
@@ -48,9 +49,17 @@ def second_derivative_bound(
     r"""An upper bound :math:`M \ge \max_{[a, b]} |f^{(k)}|` (``k = order``), its status, how.
 
     ``proved`` by an interval enclosure over ``cells`` cells; ``estimated`` by 30-digit
-    sampling at 4097 points when the derivative has no enclosure. A derivative with a
-    Dirac delta (a kink of ``f``) has no bound at all: :class:`UnsupportedError`.
+    sampling at 4097 points when the derivative has no enclosure. A target defined by
+    pieces (``Piecewise``, ``max``, ``abs``, …, also inside catalogue activations) or whose
+    derivative has a Dirac delta has no bound at all: :class:`UnsupportedError`.
     """
+    pieces = expand_catalog(expr).atoms(sp.Piecewise, sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside)
+    if pieces:
+        shown = ", ".join(sorted(str(p) for p in pieces)[:2])
+        raise UnsupportedError(
+            f"the bound needs a smooth target, and {expr} is defined by pieces ({shown}): "
+            "SymPy differentiates each piece, so a kink would not show in the derivative"
+        )
     d = sp.diff(expr, X, order)
     if d.has(sp.DiracDelta):
         raise UnsupportedError(

@@ -1,6 +1,6 @@
 """Matrix derivatives that appear throughout deep learning."""
 
-from symdl import check_derivative, proof
+from symdl import check_derivative, check_identity, proof
 
 
 @proof(
@@ -36,4 +36,52 @@ def dense_tanh_layer_gradient():
     shapes = {"W": "3x2", "x": "2", "b": "3"}
     return check_derivative(
         "sum(tanh(W @ x + b))", "W", "(1 - tanh(W @ x + b)**2) @ x.T", shapes=shapes
+    )
+
+
+_SVD = {"U": "2x2", "V": "2x2", "s": "2", "m": "2"}
+_ORTHOGONAL = {"U": "orthogonal", "V": "orthogonal"}
+
+
+@proof(
+    "PCA from the SVD: XᵀX = V diag(s²) Vᵀ",
+    statement=(
+        "For X = U diag(s) Vᵀ with U, V orthogonal, XᵀX = V diag(s²) Vᵀ: the right singular "
+        "vectors are the principal directions (eigenvectors of XᵀX) and the squared singular "
+        "values their eigenvalues — checked at 2×2."
+    ),
+    references=[
+        "Goodfellow, Bengio, Courville, Deep Learning (2016), §2.8 and §2.12",
+        "Jolliffe, Principal Component Analysis (2002), §3.5",
+    ],
+    tags=["linear-algebra", "svd", "pca"],
+)
+def pca_from_svd():
+    x = "(U @ diag(s) @ V.T)"
+    return check_identity(f"{x}.T @ {x}", "V @ diag(s**2) @ V.T", shapes=_SVD, assume=_ORTHOGONAL)
+
+
+@proof(
+    "The truncated SVD's error is the sum of the dropped σᵢ²",
+    statement=(
+        "Keeping the singular values selected by a mask m (mᵢ = 1 keep, 0 drop): "
+        "‖U diag(s) Vᵀ − U diag(s ⊙ m) Vᵀ‖²_F = Σ sᵢ²(1 − mᵢ)², because the Frobenius norm "
+        "is invariant under orthogonal U and V (the identity holds for every m). "
+        "Eckart–Young's theorem — that no rank-k matrix does better than keeping the k "
+        "largest — is cited, not checked here."
+    ),
+    references=[
+        "Eckart & Young, The approximation of one matrix by another of lower rank, "
+        "Psychometrika 1(3) (1936)",
+        "Baldi & Hornik, Neural networks and principal component analysis, "
+        "Neural Networks 2(1) (1989)",
+    ],
+    tags=["linear-algebra", "svd", "low-rank", "autoencoder"],
+)
+def truncated_svd_error():
+    return check_identity(
+        "sum((U @ diag(s) @ V.T - U @ diag(s*m) @ V.T)**2)",
+        "sum((s*(1 - m))**2)",
+        shapes=_SVD,
+        assume=_ORTHOGONAL,
     )

@@ -9,6 +9,7 @@ starts with ``_`` is a shared module of the proofs folder, not a topic.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ ORDER = ("error", "refuted", "undecided", "verified", "proved")
 class Proof:
     """A proof's metadata and the function that carries it out.
 
-    ``topic`` is the stem of the file it was found in, ``name`` the function's name and
-    ``path`` the file (empty for a proof that was not discovered in a file).
+    ``topic`` is the stem of the file it was found in, ``name`` the function's name,
+    ``path`` the file (empty for a proof that was not discovered in a file) and
+    ``introduction`` the file's docstring, which opens the topic's chapter of the report.
     """
 
     title: str
@@ -39,6 +41,7 @@ class Proof:
     topic: str = ""
     name: str = ""
     path: str = ""
+    introduction: str = ""
 
     @property
     def key(self) -> str:
@@ -132,6 +135,7 @@ def _proofs_in(path: Path) -> list[Proof]:
                     topic=path.stem,
                     name=marked.name,
                     path=str(path),
+                    introduction=inspect.cleandoc(module.__doc__ or ""),
                 )
             )
     return found

@@ -50,6 +50,7 @@ code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-si
 pre { background: #f7f7f4; padding: 0.5rem; overflow-x: auto; }
 .claim { margin-top: 0.8rem; }
 a { color: #2f5d8a; }
+p.intro { font-style: italic; color: #333; }
 """
 
 
@@ -91,6 +92,9 @@ def render_html(results: Sequence[ProofResult]) -> str:
     out += _summary_table(results)
     for topic, rs in groups.items():
         out.append(f'<h2 id="{_topic_anchor(topic)}">{escape(topic_title(topic))}</h2>')
+        for paragraph in rs[0].proof.introduction.split("\n\n"):
+            if paragraph.strip():
+                out.append(f'<p class="intro">{escape(paragraph)}</p>')
         for r in rs:
             out += _proof_section(r)
     out.append("</main></body></html>")

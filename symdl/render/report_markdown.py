@@ -72,6 +72,8 @@ def render_markdown(results: Sequence[ProofResult]) -> str:
         )
     for topic, rs in groups.items():
         lines += ["", f"## {topic_title(topic)}"]
+        if rs[0].proof.introduction:
+            lines += ["", rs[0].proof.introduction]
         for r in rs:
             lines += _proof_section(r)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""The report writers: Markdown and HTML from the same results, links that resolve,
+everything escaped, nothing fetched from the network."""
+
+import re
+import textwrap
+
+from symdl.proofbook import Proof, ProofResult, discover, render_markdown, run_proofs
+from symdl.render.report_html import render_html
+
+BOOK = '''
+"""A chapter's introduction: <why> it matters.
+
+Its second paragraph."""
+
+from symdl import check_derivative, check_identity, proof
+
+@proof("Square & cube", statement="d/dx x³ = 3x² <b>", references=["A paper (2020), §1"],
+       tags=["calculus"])
+def cube():
+    return check_derivative("x**3", "x", "3*x**2")
+
+@proof("Wrong", statement="x = x + 1")
+def wrong():
+    return check_identity("x", "x + 1")
+'''
+
+
+def results(tmp_path):
+    (tmp_path / "calculus_basics.py").write_text(textwrap.dedent(BOOK))
+    found = run_proofs(discover(tmp_path))
+    slow = Proof("Slow one", "sleeps", lambda: [], topic="other", name="slow")
+    broken = Proof("Broken one", "raises", lambda: [], topic="other", name="broken")
+    return [
+        *found,
+        ProofResult(slow, "undecided", seconds=2.0, note="the proof's time budget ran out"),
+        ProofResult(broken, "error", error="RuntimeError: <oops>"),
+    ]
+
+
+def test_html_links_resolve_and_text_is_escaped(tmp_path):
+    html = render_html(results(tmp_path))
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    links = set(re.findall(r'href="#([^"]+)"', html))
+    assert links and links <= ids
+    assert "3x² &lt;b&gt;" in html and "3x² <b>" not in html
+    assert "Square &amp; cube" in html
+    assert "RuntimeError: &lt;oops&gt;" in html
+    assert "&lt;why&gt; it matters" in html and "Its second paragraph." in html
+    for fetch in ("<script", "<link", "src=", "@import", "url("):
+        assert fetch not in html
+
+
+def test_html_has_contents_badges_and_evidence(tmp_path):
+    html = render_html(results(tmp_path))
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert "Calculus basics" in html and "— 2 proofs, 1 hold" in html
+    for verdict in ("proved", "refuted", "undecided", "error"):
+        assert f'class="badge {verdict}"' in html
+    assert "<th>worst rel err</th>" in html and "high-precision" in html
+    assert "counterexample" in html  # the refuted check shows its full report
+    assert "A paper (2020), §1" in html and "time budget ran out" in html
+
+
+def test_markdown_mirrors_the_results(tmp_path):
+    rs = results(tmp_path)
+    text = render_markdown(rs)
+    assert text.startswith("# The symdl proof book\n\n4 proofs: 1 proved, 1 undecided, ")
+    assert "| [Calculus basics](#calculus-basics) | 2 | 1 |" in text
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', text))
+    assert set(re.findall(r"\]\(#(calculus-basics-[^)]+)\)", text)) <= anchors
+    assert "### Square & cube — proved" in text and "Error: `RuntimeError: <oops>`" in text
+    assert "A chapter's introduction" in text
+    for r in rs:
+        for rep in r.reports:
+            assert rep.claim in text

@@ -209,3 +209,14 @@ def test_the_decorator_only_marks():
         ("R",),
         ("a",),
     )
+
+
+def test_a_file_that_does_not_import_is_one_error_and_the_book_goes_on(tmp_path):
+    write(tmp_path, "a_broken.py", "import no_such_module_here\n")
+    write(tmp_path, "sample.py", SAMPLE)
+    proofs = discover(tmp_path)
+    assert [p.name for p in proofs][:2] == ["<import>", "right"]
+    (broken, *rest) = run_proofs(proofs, jobs=2, timeout=60)
+    assert broken.verdict == "error" and "no_such_module_here" in broken.error
+    assert "a_broken.py could not be imported" in broken.error
+    assert rest[0].verdict == "proved"

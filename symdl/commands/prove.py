@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -127,7 +128,9 @@ def _run(args: argparse.Namespace) -> int:
     cache = None
     if not args.no_cache:
         cache = ResultCache(Path(args.cache) if args.cache else default_cache_dir())
+    start = time.perf_counter()
     results = run_proofs(proofs, jobs=jobs, timeout=args.timeout, cache=cache, progress=_progress)
+    wall = time.perf_counter() - start
     if args.json:
         for r in results:
             emit(json.dumps(_as_json(r)))
@@ -146,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
             f"\n{len(results) - failed - undecided} of {len(results)} proofs hold; "
             f"{failed} failed, {undecided} undecided. {summary(results)}"
         )
+        cached = sum(r.cached for r in results)
+        emit(f"Wall time {wall:.1f} s with {jobs} jobs; {cached} results from the cache.")
         emit(f"Report: {', '.join(str(w) for w in written)}")
     return 1 if failed else 2 if undecided else 0
 

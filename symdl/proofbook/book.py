@@ -120,7 +120,10 @@ def _proofs_in(path: Path) -> list[Proof]:
         return []
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a broken file is one failed entry, the book goes on
+        return [_unreadable(path, f"{type(err).__name__}: {err}")]
     found = []
     for value in vars(module).values():
         marked = getattr(value, "__symdl_proof__", None)
@@ -139,6 +142,22 @@ def _proofs_in(path: Path) -> list[Proof]:
                 )
             )
     return found
+
+
+def _unreadable(path: Path, error: str) -> Proof:
+    """A stand-in for the proofs of a file that does not import: running it fails."""
+
+    def fail() -> Report:
+        raise ImportError(f"{path.name} could not be imported: {error}")
+
+    return Proof(
+        f"{path.name} could not be imported",
+        f"The proofs of {path.name} were not run: {error}",
+        fail,
+        topic=path.stem,
+        name="<import>",
+        path=str(path),
+    )
 
 
 def select(proofs: Sequence[Proof], pattern: str) -> list[Proof]:

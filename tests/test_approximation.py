@@ -219,3 +219,10 @@ def test_float_endpoints_are_the_decimals_written():
     r = relu_interpolation("x**2", 0.1, 0.7, n=3)
     assert r.domain == ((sp.Rational(1, 10), sp.Rational(7, 10)),)
     assert r.bound == pytest.approx(0.2**2 / 8 * 2, rel=1e-9)
+
+
+def test_values_beyond_float64_and_oversized_grids_are_clear_errors():
+    with pytest.raises(UnsupportedError, match="float64"):
+        relu_interpolation("exp(x)", 800, 801, eps=1e300)
+    with pytest.raises(ValueError, match="points"):
+        relu_interpolation("x**2", 0, 1, eps=0.1, points=10**8)

@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 Status = Literal["proved", "estimated"]
+#: The most points the dense-grid check evaluates.
+_MAX_GRID = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,8 @@ def sup_error(
     says whether the maximum stays within ``bound`` (up to float64 rounding on the grid,
     :math:`10^{-20}` relative at high precision).
     """
+    if points < 2 or points ** len(domain) > _MAX_GRID:
+        raise ValueError(f"points must be at least 2 and give at most {_MAX_GRID} grid points")
     names = [str(v) for v in network.inputs]
     symbols = [sp.Symbol(n, real=True) for n in names]
     axes = [np.linspace(float(a), float(b), points) for a, b in domain]

@@ -22,7 +22,7 @@ import sympy as sp
 
 from symdl.catalog import ACTIVATIONS
 from symdl.catalog.entry import X
-from symdl.errors import ShapeError
+from symdl.errors import ShapeError, UnsupportedError
 from symdl.verify.precise import Evaluator
 
 __all__ = ["Layer", "Network"]
@@ -220,7 +220,10 @@ class Network:
 
 
 def _floats(values: Any) -> np.ndarray:
-    return np.array(_nested_float(values), dtype=float)
+    out = np.array(_nested_float(values), dtype=float)
+    if not np.all(np.isfinite(out)):
+        raise UnsupportedError("a weight or bias of the network is beyond the float64 range")
+    return out
 
 
 def _nested_float(values: Any) -> Any:

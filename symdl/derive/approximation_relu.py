@@ -80,6 +80,8 @@ def second_derivative_bound(
             worst = max(worst, float(abs(Evaluator({X: at}, dps=30)(d))))
         except NotAdmissible as err:
             raise UnsupportedError(f"d^{order}f/dx^{order} is undefined at {at}: {err}") from err
+    if not math.isfinite(worst):
+        raise UnsupportedError(f"|d^{order}f/dx^{order}| on [{a}, {b}] is beyond the float64 range")
     return worst, "estimated", f"|f^({order})| ≈ {worst:.6g}: sampled at 4097 points (30 digits)"
 
 

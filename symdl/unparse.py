@@ -196,20 +196,51 @@ class _Printer:
 
 
 def _long_integer(n: int) -> str:
-    """``n`` in Horner form over base 10**50, so no literal is longer than the parser takes.
+    """``n`` as literals the parser takes (at most 50 digits each, powers of 10 ≤ 10**1000).
+
+    ``n = m·10^k`` prints as ``m*10**k``, and a long ``m`` as a sum of 50-digit chunks
+    times powers of ten. Sums and products are grouped as balanced trees, so the nesting
+    stays within the parser's depth limit however long the number is.
 
     >>> _long_integer(3 * 10**100 + 2 * 10**50 + 1)
-    '(3*10**50 + 2)*10**50 + 1'
+    '3*10**100 + (2*10**50 + 1)'
+    >>> _long_integer(-7 * 10**2500)
+    '-(7*10**1000*(10**1000*10**500))'
     """
     sign, n = ("-", -n) if n < 0 else ("", n)
-    chunks = []
-    while n:
-        n, chunk = divmod(n, _CHUNK)
-        chunks.append(chunk)
-    text = str(chunks.pop())
-    for i, chunk in enumerate(reversed(chunks)):
-        text = f"{text if i == 0 else f'({text})'}*10**{_CHUNK_DIGITS} + {chunk}"
+    zeros = len(str(n)) - len(str(n).rstrip("0"))
+    m = n // 10**zeros
+    terms = []
+    position = 0
+    while m:
+        m, chunk = divmod(m, _CHUNK)
+        if chunk:
+            terms.append(str(chunk) if position == 0 else f"{chunk}*{_power_of_ten(position)}")
+        position += _CHUNK_DIGITS
+    text = _balanced(terms[::-1], " + ")
+    if zeros and terms == ["1"]:
+        text = _power_of_ten(zeros)
+    elif zeros:
+        text = f"{f'({text})' if len(terms) > 1 else text}*{_power_of_ten(zeros)}"
     return f"{sign}({text})" if sign else text
+
+
+def _power_of_ten(k: int) -> str:
+    """``10**k`` as factors the parser takes (its exponent limit is 1000)."""
+    top = LIMITS["exponent"]
+    factors = [f"10**{top}"] * (k // top) + ([f"10**{k % top}"] if k % top else [])
+    return _balanced(factors, "*")
+
+
+def _balanced(items: list[str], op: str) -> str:
+    """``items`` joined by ``op`` as a balanced tree (depth log₂ of the count)."""
+    if len(items) == 1:
+        return items[0]
+    half = len(items) // 2
+    left, right = _balanced(items[:half], op), _balanced(items[half:], op)
+    left = left if half == 1 else f"({left})"
+    right = right if len(items) - half == 1 else f"({right})"
+    return f"{left}{op}{right}"
 
 
 _CHUNK_DIGITS = 50

@@ -801,6 +801,9 @@ def test_round_trip_of_typical_formulas(text):
         ),
         pytest.param("3**144", {}),  # longer than a literal may be: printed in Horner form
         pytest.param("x / 3**300", {}),
+        pytest.param("3e-339**9", {}),  # found by fuzz/parse_fuzz.py: 10**3051 nested too deep
+        pytest.param("(3**1000)*3**1000", {}),  # 955 digits, in balanced chunks
+        pytest.param("2**999*5**999*3", {}),
         pytest.param("1**v", {"v": "3"}),  # a constant body keeps the shape: ones_like(v)
         pytest.param("2**(0*v)", {"v": "3"}),
     ],

@@ -32,8 +32,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from symdl.budget import DEFAULT_TIMEOUT
-from symdl.errors import UnsupportedError
+from symdl.budget import DEFAULT_TIMEOUT, run_with_budget
+from symdl.errors import SymdlError, UnsupportedError
 from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points, satisfied
 from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
 from symdl.verify.diagnose import diagnose
@@ -221,6 +221,14 @@ class _Check:
             return self.report("undecided", method, kinks=tuple(kinks))
         if symbolic.zero:
             if any(s.instance.sizes for s in p.sides):
+                every_size = _matrix_calculus(p, min(5.0, self.remaining()))
+                if every_size is not None:
+                    self.evidence.insert(0, every_size)
+                    return self.report(
+                        "proved",
+                        "matrix calculus for every size, confirmed entrywise at concrete sizes",
+                        kinks=tuple(kinks),
+                    )
                 return self.report(
                     "verified", "symbolic, entrywise at concrete sizes", kinks=tuple(kinks)
                 )
@@ -253,15 +261,35 @@ class _Check:
                 for v in region_points(exprs, var, rng, timeout=budget):
                     if satisfied(conds, {var: v}):
                         pts.append({var: v})
-            trues, claims = [], []
-            for point in pts:
-                t, c, bad = self.compare(side, point, self.precision)
-                trues.append(t)
-                claims.append(c)
-                total += 1
-                if bad is not None and (out.mismatch is None or not out.mismatch.confirmed):
-                    out.mismatch = bad
-            out.values.append((side, pts, trues, claims))
+            trues, claims, used = [], [], []
+            unusable: list[str] = []
+            for round_ in range(_DRAWS):
+                for point in pts:
+                    try:
+                        t, c, bad = self.compare(side, point, self.precision)
+                    except _Unevaluable as err:
+                        unusable.append(str(err))
+                        continue
+                    used.append(point)
+                    trues.append(t)
+                    claims.append(c)
+                    total += 1
+                    if bad is not None and _better(bad, out.mismatch):
+                        out.mismatch = bad
+                missing = self.points - len(used)
+                if missing <= 0 or round_ == _DRAWS - 1:
+                    break
+                # a point where a side is too large for mpmath (exp(exp(exp(exp(30))))) is
+                # dropped, and as many new points are drawn
+                pts = sample_points(side.instance, scalars, conds, points=missing, rng=rng)
+            if len(used) < self.points:
+                raise UnsupportedError(
+                    f"{len(used)} of the sample points could be evaluated, fewer than the "
+                    f"{self.points} needed; {unusable[0]}"
+                )
+            if unusable:
+                self.notes.append(f"{len(unusable)} sample points were dropped: {unusable[0]}")
+            out.values.append((side, used, trues, claims))
         tol = 10.0 ** (-(self.precision // 2))
         entries = _worst_entries(out.values, tol)
         out.entries = entries
@@ -344,7 +372,7 @@ class _Check:
             text = str(residual)
             difference = text if len(text) <= 400 else None
         idx = ",".join(map(str, m.index))
-        rel = abs(m.true - m.claimed) / max(abs(m.true), abs(m.claimed), _TINY)
+        rel = _relative(m.true, m.claimed)
         lead = (
             f"at the counterexample, claimed[{idx}]={m.claimed:.6g} but the true value is "
             f"{m.true:.6g} (rel err {rel:.2g})"
@@ -358,6 +386,48 @@ class _Check:
             kinks=tuple(kinks),
             difference=difference,
         )
+
+
+def _better(new: _Mismatch, old: _Mismatch | None) -> bool:
+    """Keep the first confirmed mismatch, preferring one whose values fit in a float."""
+    if old is None or not old.confirmed:
+        return True
+    finite = math.isfinite(new.true) and math.isfinite(new.claimed)
+    return new.confirmed and finite and not (math.isfinite(old.true) and math.isfinite(old.claimed))
+
+
+class _Unevaluable(UnsupportedError):
+    """A side has no value at a sample point that the domain conditions admitted."""
+
+
+#: Rounds of drawing new sample points to replace ones where a side cannot be evaluated.
+_DRAWS = 4
+
+
+def _matrix_calculus(p: Problem, timeout: float) -> Evidence | None:
+    """Evidence that a derivative claim over symbolic dimensions holds for every size: the
+    claim minus the matrix engine's gradient reduces to the zero matrix (see
+    :mod:`symdl.derive.matrix_proof`); None when that was not shown."""
+    if p.kind != "derivative" or p.wrt is None or timeout <= 0:
+        return None
+    from symdl.derive.matrix_proof import equal_for_all_sizes, gradient_for_all_sizes
+
+    def decide() -> bool:
+        g = gradient_for_all_sizes(p.f, p.wrt, p.scope)  # type: ignore[arg-type]
+        return g is not None and equal_for_all_sizes(p.claimed, g, p.scope)
+
+    try:
+        shown = run_with_budget(decide, timeout=timeout)
+    except SymdlError:
+        return None
+    if not shown:
+        return None
+    return Evidence(
+        "matrix-calculus",
+        "proved",
+        "claim − reverse-mode gradient reduces to the zero matrix by rules that hold for "
+        "every size",
+    )
 
 
 def _to_float(v: Any) -> float:
@@ -374,7 +444,7 @@ def _evaluate(side: Side, point: dict[sp.Symbol, float], dps: int) -> tuple[list
         t = [ev(e) for e in side.true]
         c = [ev(e) for e in side.claimed]
     except NotAdmissible as err:
-        raise UnsupportedError(f"a side cannot be evaluated at a sample point: {err}") from None
+        raise _Unevaluable(f"a side cannot be evaluated at a sample point: {err}") from None
     return t, c
 
 
@@ -396,11 +466,18 @@ def _worst_entries(values: list, tol: float, count: int = 5) -> list[Entry]:
             for index in np.ndindex(t.shape):
                 a, b = float(t[index]), float(c[index])
                 err = abs(a - b)
-                rel = err / max(abs(a), abs(b), _TINY)
+                rel = _relative(a, b)
                 bound = tol * max(abs(a), abs(b))
                 rows.append(Entry(tuple(int(i) for i in index), b, a, err, rel, bound, k))
     rows.sort(key=lambda e: (-e.rel_error, -e.abs_error))
     return [e for e in rows[:count] if e.abs_error > 0]
+
+
+def _relative(a: float, b: float) -> float:
+    """``|a − b| / max(|a|, |b|)``, with its limits where a value is beyond float64."""
+    if math.isinf(a) or math.isinf(b):
+        return 0.0 if a == b else 1.0 if math.isinf(a) != math.isinf(b) else 2.0
+    return abs(a - b) / max(abs(a), abs(b), _TINY)
 
 
 def _unflat(i: int, shape: tuple[int, int]) -> tuple[int, ...]:

@@ -181,3 +181,23 @@ def change_of_variables():
         "x",
         f"exp(-{f}**2/2)/sqrt(2*pi)*(2 - tanh(x)**2)",
     )
+
+
+@proof(
+    "Diffusion: two noising steps are one Gaussian step",
+    statement=(
+        "With x₁ = √α₁ x₀ + √(1 − α₁) ε₁ and x₂ = √α₂ x₁ + √(1 − α₂) ε₂ (independent "
+        "standard normal noises, 0 < αᵢ < 1, here αᵢ = σ(uᵢ)): x₂ = √(α₁α₂) x₀ + noise of "
+        "variance α₂(1 − α₁) + (1 − α₂) = 1 − α₁α₂ — so q(x_t | x₀) = N(√ᾱ_t x₀, (1 − ᾱ_t)I) "
+        "with ᾱ_t = ∏ αₛ."
+    ),
+    references=[
+        "Ho, Jain, Abbeel, Denoising Diffusion Probabilistic Models (NeurIPS 2020), §2, eq. (4)"
+    ],
+    tags=["generative", "diffusion", "gaussian"],
+)
+def diffusion_marginal():
+    a1, a2 = "sigmoid(u1)", "sigmoid(u2)"
+    mean = check_identity(f"sqrt({a2})*sqrt({a1})", f"sqrt({a1}*{a2})")
+    variance = check_identity(f"{a2}*(1 - {a1}) + (1 - {a2})", f"1 - {a1}*{a2}")
+    return [mean, variance]

@@ -225,3 +225,20 @@ def sgd_l2_is_weight_decay():
 def adam_l2_is_not_weight_decay():
     # entrywise, so one entry stands for all
     return check_identity("eta*P*(g + lam*th) - (eta*P*g + eta*lam*th)", "eta*lam*th*(P - 1)")
+
+
+@proof(
+    "Momentum multiplies the effective step by 1/(1 − β)",
+    statement=(
+        "The velocity v ← βv + g (then θ ← θ − ηv) has, for a constant gradient g, the fixed "
+        "point v = g/(1 − β): β·g/(1 − β) + g = g/(1 − β). With β = 0.9 the step is 10ηg."
+    ),
+    references=[
+        "Goodfellow, Bengio, Courville, Deep Learning (2016), §8.3.2",
+        "Sutskever, Martens, Dahl, Hinton, On the importance of initialization and momentum "
+        "in deep learning (ICML 2013), §2",
+    ],
+    tags=["optimisation", "momentum"],
+)
+def momentum_effective_step():
+    return check_identity("b*(g/(1 - b)) + g", "g/(1 - b)")

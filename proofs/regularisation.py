@@ -184,3 +184,22 @@ def label_smoothing_gradient():
         shapes={"z": "4", "y": "4"},
         assume={"y": "probability"},
     )
+
+
+@proof(
+    "Early stopping acts like L2 regularisation on a quadratic",
+    statement=(
+        "Gradient descent with step ε from w = 0 on a quadratic with minimiser w* and "
+        "Hessian eigenvalue λ gives, after t steps, (1 − (1 − ελ)ᵗ)w* along that eigenvector "
+        "(induction: the step w − ελ(w − w*) maps the t-step form to the (t + 1)-step form). "
+        "Ridge with weight α gives λ/(λ + α)·w* = (1 − α/(λ + α))w*: the two shrinkages "
+        "agree when (1 − ελ)ᵗ = α/(λ + α), so t steps play the role of α ≈ 1/(tε)."
+    ),
+    references=["Goodfellow, Bengio, Courville, Deep Learning (2016), §7.8"],
+    tags=["regularisation", "early-stopping", "l2", "gradient-descent"],
+)
+def early_stopping_is_l2():
+    gd = "(1 - (1 - e*l)**t)*w"
+    induction = check_identity(f"{gd} - e*l*({gd} - w)", "(1 - (1 - e*l)**(t + 1))*w")
+    ridge = check_identity("l/(l + a)", "1 - a/(l + a)")
+    return [induction, ridge]

@@ -226,3 +226,22 @@ def test_values_beyond_float64_and_oversized_grids_are_clear_errors():
         relu_interpolation("exp(x)", 800, 801, eps=1e300)
     with pytest.raises(ValueError, match="points"):
         relu_interpolation("x**2", 0, 1, eps=0.1, points=10**8)
+
+
+def test_tail_sum_bound_covers_the_sum_and_the_step_factor():
+    import mpmath
+
+    from symdl.derive.approximation_sigmoid import tail_sum_bound
+
+    sigma, low, high = sigmoidal("softsign")  # slow 1/v tails: the blocks matter
+    normal = (sigma - low) / (high - low)
+    t = sp.Symbol("x", real=True)
+    tau = lambda v: max(1 - float(normal.subs(t, v)), float(normal.subs(t, -v)))  # noqa: E731
+    for kh, n in ((0.5, 300), (3.0, 1000), (40.0, 200)):
+        direct = 2 * sum(tau(kh * (m - 0.5)) for m in range(1, n))
+        bound = float(tail_sum_bound(normal, mpmath.mpf(kh), n))
+        assert direct <= bound <= 3 * direct + 1e-12
+    symmetric = sigmoid_staircase("x", 0, 1, eps=0.1, activation="tanh")
+    lopsided = sigmoid_staircase("x", 0, 1, eps=0.1, activation="relu6")
+    assert symmetric.parameters["A"] == pytest.approx(0.5, abs=1e-12)
+    assert lopsided.parameters["A"] > 0.5

@@ -8,18 +8,24 @@ function", §2). With knots :math:`t_i = a + ih`, steps at :math:`c_i = t_i - h/
 
 .. math:: f_n(x) = f(a) + \sum_{i=1}^{n} \Delta_i\,\tilde\sigma\big(k(x - c_i)\big).
 
-For :math:`x \in [t_{j-1}, t_j]`, :math:`f_n(x) = f(t_{j-1}) + \theta\Delta_j + \sum_{i<j}
-\Delta_i(\tilde\sigma_i - 1) + \sum_{i>j}\Delta_i\tilde\sigma_i` with
-:math:`\theta \in [0, 1]`, so with :math:`L \ge \max|f'|` (then :math:`|\Delta_i| \le Lh`
-and :math:`\omega(h) \le Lh`) and the tail :math:`\tau(v) = \max(1 - \tilde\sigma(v),
-\tilde\sigma(-v))`, non-increasing for :math:`v \ge 0`,
+For :math:`x = c_j + s \in [t_{j-1}, t_j]`, :math:`f_n(x) = f(t_{j-1}) + \theta\Delta_j +
+\sum_{i<j}\Delta_i(\tilde\sigma_i - 1) + \sum_{i>j}\Delta_i\tilde\sigma_i` with
+:math:`\theta = \tilde\sigma(ks) \in [0, 1]`. The first part is the convex combination
+:math:`(1 - \theta)f(t_{j-1}) + \theta f(t_j)`, within :math:`L\,((1-\theta)(\tfrac h2 + s)
++ \theta(\tfrac h2 - s)) = L\,(\tfrac h2 + s(1 - 2\theta))` of :math:`f(x)` for
+:math:`L \ge \max|f'|`. With :math:`|\Delta_i| \le Lh` and the tail :math:`\tau(v) =
+\max(1 - \tilde\sigma(v), \tilde\sigma(-v))`, non-increasing for :math:`v \ge 0`,
 
-.. math:: \|f - f_n\|_\infty \le Lh\Big(1 + 2\sum_{m=1}^{n-1}\tau\big(kh(m - \tfrac12)\big)\Big).
+.. math:: \|f - f_n\|_\infty \le Lh\,(A + T),\quad
+          A = \tfrac12 + \max_{|v| \le kh/2}\frac{v\,(1 - 2\tilde\sigma(v))}{kh},\quad
+          T = 2\sum_{m=1}^{n-1}\tau\big(kh(m - \tfrac12)\big).
 
-:math:`L` is enclosed by interval arithmetic and the tail sum is bounded rigorously: the
-first terms one by one, the rest in blocks :math:`[m_0, 2m_0)` by
-:math:`m_0\,\tau(kh(m_0 - \tfrac12))`. ``n`` is chosen so that :math:`1.25\,Lh \le
-\varepsilon` and ``k`` (doubling, then bisection) so that the tail factor is at most 1/4.
+:math:`A \le \tfrac12` for a symmetric :math:`\tilde\sigma` (sigmoid, tanh, softsign);
+:math:`A` and :math:`L` are enclosed by interval arithmetic, and :math:`T` is bounded
+rigorously: the first terms one by one, the rest in blocks :math:`[m_0, 2m_0)` by
+:math:`m_0\,\tau(kh(m_0 - \tfrac12))`. ``k`` is chosen (doubling, then bisection) so that
+:math:`T \le 1/4`, and ``n`` so that :math:`Lh(A + T) \le \varepsilon`, starting from
+:math:`A = 1/2`.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from symdl.derive.approximation_certificate import (
 from symdl.derive.approximation_network import Layer, Network
 from symdl.derive.approximation_relu import MAX_NEURONS, second_derivative_bound
 from symdl.errors import UnsupportedError
-from symdl.verify.interval import enclose
+from symdl.verify.interval import bounds, enclose
+from symdl.verify.report import Evidence
 
 __all__ = ["sigmoid_staircase", "sigmoidal", "tail_sum_bound"]
 
@@ -119,6 +126,17 @@ def _choose_k(normal: sp.Expr, h_low: mpmath.mpf, n: int) -> tuple[sp.Rational, 
     return k, factor
 
 
+def _step_factor(
+    normal: sp.Expr, k: sp.Rational, h_low: mpmath.mpf, h_high: mpmath.mpf
+) -> mpmath.mpf:
+    r"""An upper bound of :math:`\tfrac12 + \max_{|v| \le kh/2} v(1 - 2\tilde\sigma(v))/(kh)`."""
+    reach = mpmath.mpf(int(k)) * h_high / 2 * (1 + mpmath.mpf(2) ** -40)
+    found = bounds(T * (1 - 2 * normal), T, -reach, reach, cells=256, refine=8)
+    worst = max(mpmath.mpf(found.upper), mpmath.mpf(0))
+    with mpmath.workprec(80):
+        return mpmath.mpf(0.5) + worst / (int(k) * h_low) * (1 + mpmath.mpf(2) ** -60)
+
+
 def sigmoid_staircase(
     f: str | sp.Expr,
     a: object,
@@ -133,7 +151,7 @@ def sigmoid_staircase(
 
     >>> r = sigmoid_staircase("x**2", 0, 1, eps=0.05)
     >>> r.neurons, r.status, r.observed <= r.bound <= 0.05
-    (50, 'proved', True)
+    (30, 'proved', True)
     """
     expr = target(f)
     lo, hi = domain_endpoints(a, b)
@@ -143,16 +161,21 @@ def sigmoid_staircase(
     normal = (sigma - low) / (high - low)
     lip, status, how = second_derivative_bound(expr, lo, hi, order=1)
     width = float(hi - lo)
-    n = max(1, math.ceil(lip * width * (1 + _TAIL) / eps))
-    if n > MAX_NEURONS:
-        raise UnsupportedError(
-            f"ε = {eps:g} needs {n} {activation} neurons, more than the limit {MAX_NEURONS}"
-        )
-    h = (hi - lo) / n
-    h_low, h_high = enclose(h, {})
-    h_low *= 1 - mpmath.mpf(2) ** -40  # products below round to nearest: keep a lower bound
-    k, factor = _choose_k(normal, h_low, n)
-    bound = float(mpmath.mpf(lip) * h_high * (1 + factor)) * (1 + 1e-12)
+    n = max(1, math.ceil(lip * width * (0.5 + _TAIL) / eps))
+    while True:
+        if n > MAX_NEURONS:
+            raise UnsupportedError(
+                f"ε = {eps:g} needs {n} {activation} neurons, more than the limit {MAX_NEURONS}"
+            )
+        h = (hi - lo) / n
+        h_low, h_high = enclose(h, {})
+        h_low *= 1 - mpmath.mpf(2) ** -40  # products below round to nearest: keep a lower bound
+        k, factor = _choose_k(normal, h_low, n)
+        step = _step_factor(normal, k, h_low, h_high)
+        bound = float(mpmath.mpf(lip) * h_high * (step + factor)) * (1 + 1e-12)
+        if bound <= eps or lip == 0:
+            break
+        n = max(n + 1, math.ceil(n * bound / eps))
     knots = [lo + i * h for i in range(n + 1)]
     values = values_at(expr, knots, X)
     deltas = [values[i] - values[i - 1] for i in range(1, n + 1)]
@@ -165,13 +188,12 @@ def sigmoid_staircase(
         "identity",
     )
     network = Network((hidden, output))
-    from symdl.verify.report import Evidence
-
     evidence = Evidence(
         "interval arithmetic" if status == "proved" else "sampling",
         status,
-        f"‖f − f_n‖ ≤ L·h·(1 + 2Στ(kh(m − 1/2))) with L = {lip:.6g} ({how}), "
-        f"h = {float(h):.6g}, k = {k}, tail factor ≤ {float(factor):.3g} (mpmath.iv, "
+        f"‖f − f_n‖ ≤ L·h·(A + T) with L = {lip:.6g} ({how}), h = {float(h):.6g}, k = {k}, "
+        f"step factor A ≤ {float(step):.4g}, tail T = 2Στ(kh(m − 1/2)) ≤ {float(factor):.3g} "
+        f"(mpmath.iv, "
         f"τ(v) = max(1 − σ̃(v), σ̃(−v)) for σ̃ = ({sigma} − ({low}))/({high - low}))",
     )
     observed, precise, grid, high_ev = sup_error(
@@ -194,5 +216,5 @@ def sigmoid_staircase(
         observed=observed,
         observed_precise=precise,
         eps=eps,
-        parameters={"n": n, "k": k, "activation": activation, "L": lip},
+        parameters={"n": n, "k": k, "activation": activation, "L": lip, "A": float(step)},
     )

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"symdl {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, also print the traceback (for bug reports)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = commands.add_parser(
@@ -169,8 +175,10 @@ def _show(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    debug = False
     try:
         args = parser.parse_args(argv)
+        debug = args.debug
         if args.command == "check":
             return _check(args)
         if args.command == "list":
@@ -186,20 +194,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("run 'symdl --help' for usage", file=sys.stderr)
         return USAGE_ERROR
     except ParseError as err:
-        print(f"symdl: parse error: {err}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(f"symdl: parse error: {err}", USAGE_ERROR, debug)
     except ShapeError as err:
-        print(f"symdl: shape error: {err}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(f"symdl: shape error: {err}", USAGE_ERROR, debug)
     except (SymdlError, ValueError, TypeError, FileNotFoundError) as err:
-        print(f"symdl: error: {err}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(f"symdl: error: {err}", USAGE_ERROR, debug)
     except KeyboardInterrupt:
-        print("symdl: interrupted", file=sys.stderr)
-        return 130
+        return _fail("symdl: interrupted", 130, debug)
     except Exception as err:  # a bug in symdl: one line, not a traceback
-        print(
-            f"symdl: internal error ({type(err).__name__}: {err}); please report it",
-            file=sys.stderr,
-        )
-        return INTERNAL_ERROR
+        message = f"symdl: internal error ({type(err).__name__}: {err}); please report it"
+        if not debug:
+            message += " (run with 'symdl --debug ...' for the traceback)"
+        return _fail(message, INTERNAL_ERROR, debug)
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    """Print ``message`` (after the traceback, with ``--debug``) and return the exit code."""
+    if debug:
+        traceback.print_exc()
+    print(message, file=sys.stderr)
+    return code

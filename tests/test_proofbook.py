@@ -220,3 +220,48 @@ def test_a_file_that_does_not_import_is_one_error_and_the_book_goes_on(tmp_path)
     assert broken.verdict == "error" and "no_such_module_here" in broken.error
     assert "a_broken.py could not be imported" in broken.error
     assert rest[0].verdict == "proved"
+
+
+def test_sigterm_stops_the_workers_too(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    marker = tmp_path / "worker.pid"
+    write(
+        tmp_path,
+        "slow.py",
+        f"""
+        import os, time
+        from symdl import proof
+
+        @proof("slow", statement="sleeps")
+        def slow():
+            open({str(marker)!r}, "w").write(str(os.getpid()))
+            time.sleep(300)
+        """,
+    )
+    script = (
+        "from symdl.proofbook import discover, run_proofs\n"
+        f"run_proofs(discover({str(tmp_path)!r}), jobs=1, timeout=300)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(400):
+            if marker.exists() and marker.read_text():
+                break
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 128 + signal.SIGTERM
+        for _ in range(100):
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"worker {worker} outlived its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -11,9 +11,11 @@ in the order of the proofs given, whatever order they finish in.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import traceback
 import warnings
@@ -27,6 +29,9 @@ from symdl.proofbook.cache import ResultCache
 from symdl.verify.report import Report
 
 __all__ = ["default_jobs", "run_proofs"]
+
+#: Seconds past its budget after which an orphaned worker ends itself.
+_GRACE = 10
 
 #: Called after each proof with (result, number done, total).
 Progress = Callable[[ProofResult, int, int], None]
@@ -121,10 +126,11 @@ def _run_forked(
     ctx = multiprocessing.get_context("fork")
     pending = list(reversed(todo))
     running: list[_Running] = []
+    previous = _stop_on_sigterm()
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                running.append(_start(ctx, pending.pop(), proofs))
+                running.append(_start(ctx, pending.pop(), proofs, timeout))
             wait_for = None
             if timeout is not None:
                 now = time.perf_counter()
@@ -144,11 +150,26 @@ def _run_forked(
     finally:
         for r in running:
             _stop(r)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def _start(ctx: Any, index: int, proofs: Sequence[Proof]) -> _Running:
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM raise SystemExit while the pool runs, so that the workers — each in a
+    process group of its own, out of reach of signals sent to this one — are stopped on
+    the way out. Returns the previous handler (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, terminate)
+
+
+def _start(ctx: Any, index: int, proofs: Sequence[Proof], timeout: float | None) -> _Running:
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_work, args=(sender, proofs[index].fn))
+    process = ctx.Process(target=_work, args=(sender, proofs[index].fn, timeout))
     with warnings.catch_warnings():
         # Python ≥ 3.12 warns that fork in a threaded process may deadlock; the worker
         # only runs the proof (pure Python and NumPy) and exits.
@@ -160,9 +181,13 @@ def _start(ctx: Any, index: int, proofs: Sequence[Proof]) -> _Running:
     return _Running(index, process, receiver, time.perf_counter())
 
 
-def _work(sender: Connection, fn: Callable[[], Any]) -> None:
+def _work(sender: Connection, fn: Callable[[], Any], timeout: float | None) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if timeout is not None:
+        # a backstop should the parent die without stopping us: SIGALRM ends the worker
+        signal.alarm(math.ceil(timeout) + _GRACE)
     try:
         outcome = _attempt(fn)
         try:

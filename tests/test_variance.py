@@ -116,3 +116,10 @@ def test_cli_critical_and_errors(capsys, tmp_path):
     assert main(["variance", "--activation", "gleu"]) == 3
     assert "did you mean 'gelu'" in capsys.readouterr().err
     assert main(["variance", "--activation", "tanh", "--precision", "1"]) == 3
+
+
+def test_phase_diagram_png(tmp_path):
+    from symdl.render.variance_plot import plot_phase_diagram
+
+    out = plot_phase_diagram("tanh", tmp_path / "phase.png", resolution=6)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

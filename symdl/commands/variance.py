@@ -142,9 +142,31 @@ def _run_variance(args: argparse.Namespace) -> int:
     if args.plot:
         from symdl.render.variance_plot import plot_variance
 
-        plot_variance([profile], args.plot, simulation=sim)
-        emit(f"wrote {args.plot}")
+        profiles, labels = _comparison(act, args, profile)
+        plot_variance(profiles, args.plot, labels=labels, simulation=sim)
+        emit(f"wrote {args.plot} ({', '.join(labels)})")
     return code
+
+
+def _comparison(act: Any, args: argparse.Namespace, profile: Any) -> tuple[list, list[str]]:
+    """The requested profile beside LeCun, He and the derived forward-preserving σ_w²."""
+    from symdl.derive.initialisation import init_for
+    from symdl.derive.variance import propagate
+
+    sb = args.sigma_b2
+    choices = [("LeCun", 1.0), ("He", 2.0)]
+    if sb < 1.0:
+        derived = init_for(act, q=1.0, sigma_b2=sb, precision=15)
+        choices.append(("forward-preserving", float(derived.forward_sigma_w2)))
+    profiles, labels = [profile], [f"σ_w² = {args.sigma_w2:g} (requested)"]
+    for name, sw in choices:
+        if abs(sw - args.sigma_w2) < 1e-12:
+            continue
+        profiles.append(
+            propagate(act, depth=args.depth, sigma_w2=sw, sigma_b2=sb, q0=args.q0, precision=15)
+        )
+        labels.append(f"{name}: σ_w² = {sw:.6g}")
+    return profiles, labels
 
 
 def _interval(check: Any) -> str:

@@ -37,6 +37,7 @@ from symdl.derive.gaussian import (
     closed_form,
     gaussian_activation,
     moment,
+    moment_float64,
     square_float64,
 )
 from symdl.derive.variance import correlation_map, variance_slope
@@ -282,19 +283,25 @@ def critical_point(activation: Act, sigma_b2: float, *, precision: int = 30) -> 
         if abs(sb) > 10.0 ** (-precision):
             raise ValueError(f"{act}: φ(0) ≠ 0, so σ_b² = 0 is not on the critical line")
         return CriticalPoint(mpmath.mpf(0), sw, mpmath.mpf(0), float(err), precision)
-    # bracket q* on a geometric grid, then refine with the secant method
+
+    # bracket q* on a geometric grid and solve in float64, then polish with the secant
+    # method at full precision (two or three steps from a 1e−13 start)
+    def gap64(q: float) -> float:
+        second = float(moment_float64(act, q, "square").value)
+        deriv = float(moment_float64(act, q, "derivative_square").value)
+        return q - second / deriv - sigma_b2
+
     grid = [10.0**k for k in range(-4, 7)]
-    values = [float(_on_line(act, q, 8)[0]) - sigma_b2 for q in grid]
-    crossing = [
-        i for i in range(len(grid) - 1) if (values[i] <= 0 <= values[i + 1]) or
-        (values[i + 1] <= 0 <= values[i])
-    ]  # fmt: skip
+    values = [gap64(q) for q in grid]
+    crossing = [i for i in range(len(grid) - 1) if values[i] * values[i + 1] <= 0]
     if not crossing:
         raise ValueError(f"{act}: no critical point at σ_b² = {sigma_b2} for q* in [1e−4, 1e6]")
-    a, b = grid[crossing[0]], grid[crossing[0] + 1]
+    start = optimize.brentq(gap64, grid[crossing[0]], grid[crossing[0] + 1], xtol=1e-15)
     with mpmath.workdps(precision + 5):
         q_star = mpmath.findroot(
-            lambda q: _on_line(act, q, precision)[0] - sigma_b2, (a, b), solver="anderson"
+            lambda q: _on_line(act, q, precision)[0] - sigma_b2,
+            (mpmath.mpf(start), mpmath.mpf(start) * (1 + 1e-8)),
+            tol=mpmath.mpf(10) ** (-2 * precision),
         )
         sb, sw, err = _on_line(act, q_star, precision)
     with mpmath.workdps(precision):

@@ -103,10 +103,14 @@ def plot_phase_diagram(
     mesh = ax.pcolormesh(sb_grid, sw_grid, np.log(chi), cmap="coolwarm", vmin=-1, vmax=1,
                          shading="auto")  # fmt: skip
     fig.colorbar(mesh, ax=ax, label="log χ₁")
-    qs = np.geomspace(1e-4, 50, 120)
-    points = critical_line(act, [0.0, *qs], precision=12)
-    line_b = [float(p.sigma_b2) for p in points]
-    line_w = [float(p.sigma_w2) for p in points]
+    # the critical line, parametric in q*: σ_w² = 1/E[φ'²], σ_b² = q* − E[φ²]/E[φ'²]
+    (start,) = critical_line(act, [0.0], precision=12)
+    line_b, line_w = [float(start.sigma_b2)], [float(start.sigma_w2)]
+    for q in np.geomspace(1e-4, 50, 400):
+        second = float(moment_float64(act, q, "square").value)
+        deriv = float(moment_float64(act, q, "derivative_square").value)
+        line_b.append(q - second / deriv)
+        line_w.append(1 / deriv)
     keep = [
         i for i, (b, w) in enumerate(zip(line_b, line_w)) if b <= sigma_b2_max and w <= sigma_w2_max
     ]

@@ -20,7 +20,7 @@ from symdl.derive.matrix_rules import logdet_argument, norm_argument
 from symdl.derive.matrix_tidy import is_softmax
 from symdl.nodes import EntrySum, LogSumExp, log_softmax_argument
 from symdl.ops import is_array
-from symdl.unparse import _ATOM, _MUL
+from symdl.unparse import _ADD, _ATOM, _MUL, _NEG
 from symdl.unparse import _Printer as _TextPrinter
 
 __all__ = ["latex_name", "to_latex", "to_readable_text"]
@@ -57,6 +57,12 @@ class _Readable(_TextPrinter):
             return f"norm({self.text(inner)[0]})", _ATOM
         if isinstance(e, sp.Pow) and e.exp == -sp.S.Half and norm_argument(sp.sqrt(e.base)):
             return f"1/norm({self.text(norm_argument(sp.sqrt(e.base)))[0]})", _MUL
+        if isinstance(e, sp.MatAdd) and log_softmax_argument(e) is None:
+            terms = sorted(e.args, key=_is_negative)  # subtractions after the first term
+            if terms != list(e.args):
+                return self._add(terms), _ADD
+        if isinstance(e, sp.MatMul) and e.args[0] == -1 and len(e.args) > 2:
+            return f"-{self.wrap(sp.MatMul(*e.args[1:]), _NEG)}", _NEG
         if isinstance(e, sp.MatMul):
             scalars = [a for a in e.args if not is_array(a)]
             mats = [a for a in e.args if is_array(a)]
@@ -65,6 +71,10 @@ class _Readable(_TextPrinter):
                 top = self.wrap(sp.MatMul(num, *mats) if num != 1 else _product(mats), _MUL - 1)
                 return f"{top} / {self.wrap(den, _MUL)}", _MUL
         return super().text(e)
+
+
+def _is_negative(term: sp.Basic) -> bool:
+    return isinstance(term, sp.MatMul) and term.args[0].could_extract_minus_sign()
 
 
 def _product(mats: list[sp.Basic]) -> sp.Basic:

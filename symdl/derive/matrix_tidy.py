@@ -123,7 +123,15 @@ class Tidy:
             return sp.ZeroMatrix(*shape_of(args[0]))
         if len(terms) == 1:
             return terms[0]
-        total = sp.MatAdd(*terms).doit(deep=False)
+        # MatAdd.doit collects like terms but also evaluates transposes of entrywise maps
+        # (softmax(z).T → exp∘(zᵀ − …)); those are held fixed while it runs
+        held = {
+            m: sp.MatrixSymbol(f"_held{i}", *m.shape)
+            for i, m in enumerate({a for t in terms for a in sp.preorder_traversal(t) if _held(a)})
+        }
+        total = sp.MatAdd(*[t.xreplace(held) for t in terms]).doit(deep=False)
+        if held:
+            total = total.xreplace({v: k for k, v in held.items()})
         if isinstance(total, sp.MatMul):
             return self.matmul(*total.args)
         return total
@@ -222,6 +230,10 @@ class Tidy:
         if isinstance(e, EntrySum):
             return self.entry_sum(args[0])
         return e.func(*args)
+
+
+def _held(m: sp.Basic) -> bool:
+    return isinstance(m, sp.Transpose) and not isinstance(m.arg, sp.MatrixSymbol)
 
 
 def _is_unit(m: sp.Basic) -> bool:

@@ -13,6 +13,7 @@ from symdl.derive.approximation import (
     relu_interpolation,
     sigmoid_staircase,
     telgarsky_sawtooth,
+    triangulation_interpolation,
     yarotsky_product,
     yarotsky_square,
 )
@@ -245,3 +246,29 @@ def test_tail_sum_bound_covers_the_sum_and_the_step_factor():
     lopsided = sigmoid_staircase("x", 0, 1, eps=0.1, activation="relu6")
     assert symmetric.parameters["A"] == pytest.approx(0.5, abs=1e-12)
     assert lopsided.parameters["A"] > 0.5
+
+
+def test_triangulation_bound_is_attained_for_xy():
+    # xy interpolated on the Freudenthal triangulation errs by exactly h²/4 inside the
+    # triangles: the bound ½·‖H‖₂·(h_x² + h_y²)/4 = h²/4 is sharp, so a halved bound fails
+    r = triangulation_interpolation("x*y", n=4)
+    assert r.verdict == "proved" and r.bound == pytest.approx(1 / 64, rel=1e-9)
+    assert r.observed == pytest.approx(1 / 64, rel=1e-12)
+    _, _, grid, _ = sup_error(
+        X * sp.Symbol("y", real=True), r.network, [(0, 1), (0, 1)], bound=r.bound / 2, points=33
+    )
+    assert grid.outcome == "differ"
+
+
+def test_triangulation_interpolates_at_the_vertices_on_a_rectangle():
+    r = triangulation_interpolation("exp(x - y/2)", ((-1, 1), (0, 3)), n=5)
+    xs, ys = np.meshgrid(np.linspace(-1, 1, 6), np.linspace(0, 3, 6))
+    np.testing.assert_allclose(r.network.forward(xs, ys), np.exp(xs - ys / 2), rtol=1e-13)
+    assert r.observed <= r.bound and r.network.depth == 4
+
+
+def test_triangulation_refuses_pieces_and_too_fine_grids():
+    with pytest.raises(UnsupportedError, match="defined by pieces"):
+        triangulation_interpolation("relu(x - y)", n=3)
+    with pytest.raises(UnsupportedError, match="cells per side"):
+        triangulation_interpolation("exp(3*x + 3*y)", eps=1e-4)

@@ -42,7 +42,8 @@ def test_approx_other_activations(capsys, activation):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["x*y", "--on", "0,1", "--eps", "0.1"], "only the variable"),
+        (["x*z", "--on", "0,1", "--eps", "0.1"], "only the variable"),
+        (["x*y", "--on", "0,1", "--eps", "0.1", "--activation", "tanh"], "ReLU interpolation only"),
         (["x", "--on", "1", "--eps", "0.1"], "--on expects A,B"),
         (["x", "--on", "1,0", "--eps", "0.1"], "a < b"),
         (["x", "--on", "0,1", "--eps", "-1"], "eps must be"),
@@ -64,3 +65,12 @@ def test_plots_of_a_product_and_of_convergence(tmp_path):
     assert all(p.observed <= p.bound <= p.eps for p in series)
     picture = plot_convergence(series, tmp_path / "conv.png", title="x² on [0, 1]")
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_approx_of_a_function_of_x_and_y(capsys, tmp_path):
+    picture = tmp_path / "xy.png"
+    code = main(["approx", "x*y", "--on", "0,1", "--eps", "0.01", "--plot", str(picture)])
+    out = capsys.readouterr().out
+    assert code == 0 and "triangulation (6×6 cells)" in out
+    assert out.startswith("proved: ‖f − f_n‖∞ ≤ 0.006944 for f = x*y on [0, 1] × [0, 1]")
+    assert picture.stat().st_size > 10_000

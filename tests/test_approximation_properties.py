@@ -11,6 +11,7 @@ from symdl.derive.approximation import (
     deep_interpolation,
     relu_interpolation,
     sigmoid_staircase,
+    triangulation_interpolation,
 )
 
 #: Each example builds and checks a network; the ci profile runs more of them.
@@ -61,4 +62,27 @@ def test_staircase_bound_holds(text, interval, activation):
 def test_deep_bound_holds(text, interval, eps):
     r = deep_interpolation(text, *interval, eps=eps, points=2001)
     assert r.observed <= r.bound <= eps
+    assert r.verdict == "proved"
+
+
+@st.composite
+def smooth_targets_2d(draw: st.DrawFn) -> str:
+    a, b, c = draw(small), draw(small), draw(small)
+    return draw(
+        st.sampled_from(
+            [
+                f"{a}*x**2 + {b}*x*y + {c}*y**2",
+                f"sin({a}*x + {b}*y) + {c}",
+                f"exp(({a}*x - {b}*y)/3)",
+                f"x*y*cos({c}*x)",
+            ]
+        )
+    )
+
+
+@settings(max_examples=_FEW)
+@given(smooth_targets_2d(), st.integers(1, 5))
+def test_triangulation_bound_holds(text, n):
+    r = triangulation_interpolation(text, n=n, points=65)
+    assert r.observed <= r.bound
     assert r.verdict == "proved"

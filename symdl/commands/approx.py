@@ -4,8 +4,9 @@
 prints the construction, the network's size, the bound (``proved`` by interval or exact
 arithmetic, or ``estimated``) and the observed sup error; ``--json`` prints the whole
 certificate with the exact weights; ``--plot FILE`` draws f, f_n and the error with the
-bound. Exit code 0 when the bound is proved, 2 when it is only estimated, 1 when the check
-contradicts it.
+bound. A target in ``x`` and ``y`` is interpolated by a ReLU network on the square
+``[A, B]²`` (a triangulation). Exit code 0 when the bound is proved, 2 when it is only
+estimated, 1 when the check contradicts it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ examples:
   symdl approx "sin(3*x)" --on -1,1 --eps 1e-3 --activation sigmoid
   symdl approx "exp(x)" --on 0,1 --eps 1e-6 --activation deep --plot exp.png
   symdl approx "x**2" --on 0,1 --eps 0.01 --activation tanh --json
+  symdl approx "x*y" --on 0,1 --eps 0.01                      # on [0, 1]², ReLU
 """
 
 #: Option values such as ``-1,1`` or ``-pi,pi`` are values, not options.
@@ -42,7 +44,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     approx._negative_number_matcher = _NEGATIVE  # type: ignore[attr-defined]
-    approx.add_argument("expr", metavar="EXPR", help="the target f(x), in the input language")
+    approx.add_argument(
+        "expr", metavar="EXPR", help="the target f(x) or f(x, y), in the input language"
+    )
     approx.add_argument(
         "--on", required=True, metavar="A,B", help="the interval, e.g. -1,1 or 0,pi"
     )

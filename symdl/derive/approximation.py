@@ -9,7 +9,8 @@ The constructions here build one and prove how good it is:
 - :func:`yarotsky_square`, :func:`yarotsky_product`, :func:`telgarsky_sawtooth` — deep
   ReLU networks whose error or piece count is computed exactly;
 - :func:`deep_interpolation` — piecewise-quadratic interpolation whose quadratic parts are
-  Yarotsky's deep squares.
+  Yarotsky's deep squares;
+- :func:`triangulation_interpolation` — f(x, y) on a triangulated rectangle, depth 4.
 
 Each returns an :class:`Approximation`: the network (exact weights, NumPy arrays, JSON,
 a forward function), the bound with its status (``proved`` or ``estimated``) and the
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symdl.catalog import ACTIVATIONS
-from symdl.derive.approximation_certificate import Approximation
+from symdl.derive.approximation_2d import triangulation_interpolation
+from symdl.derive.approximation_certificate import Approximation, target
 from symdl.derive.approximation_deep import (
     PieceCount,
     telgarsky_sawtooth,
@@ -37,6 +39,7 @@ from symdl.derive.approximation_pieces import Piece, affine_pieces
 from symdl.derive.approximation_quadratic import deep_interpolation
 from symdl.derive.approximation_relu import relu_interpolation
 from symdl.derive.approximation_sigmoid import sigmoid_staircase
+from symdl.errors import UnsupportedError
 
 __all__ = [
     "Approximation",
@@ -52,6 +55,7 @@ __all__ = [
     "relu_interpolation",
     "sigmoid_staircase",
     "telgarsky_sawtooth",
+    "triangulation_interpolation",
     "yarotsky_product",
     "yarotsky_square",
 ]
@@ -70,12 +74,20 @@ def approximate(
 
     ``activation`` is ``relu`` (shallow interpolation), ``deep`` (deep ReLU,
     :func:`deep_interpolation`) or a bounded monotone catalogue activation (``sigmoid``,
-    ``tanh``, ``softsign``, ``hard_sigmoid``, …) for the staircase.
+    ``tanh``, ``softsign``, ``hard_sigmoid``, …) for the staircase. A target in ``x`` and
+    ``y`` is interpolated on the square ``on × on`` (:func:`triangulation_interpolation`,
+    ReLU only).
 
     >>> approximate("sin(x)", (0, "pi"), eps=1e-3).neurons
     36
     """
     a, b = on
+    if sp.Symbol("y", real=True) in target(f, ("x", "y")).free_symbols:
+        if activation != "relu":
+            raise UnsupportedError(
+                f"a target in x and y is built with ReLU interpolation only, not {activation}"
+            )
+        return triangulation_interpolation(f, ((a, b), (a, b)), eps=eps, seed=seed)
     if activation == "relu":
         return relu_interpolation(f, a, b, eps=eps, points=points, seed=seed)
     if activation == "deep":

@@ -159,16 +159,19 @@ class Network:
             z = [mpmath.mpf(v) if not isinstance(v, sp.Basic) else _mp(v, dps) for v in point]
             for rows, biases, name in layers:
                 act = _mpmath_activation(name, dps)
-                z = [act(mpmath.fdot(row, z) + b) for row, b in zip(rows, biases)]
+                z = [act(mpmath.fsum(w * z[j] for j, w in row) + b) for row, b in zip(rows, biases)]
         with mpmath.workdps(dps):
             return +z[0]
 
-    def _mp_layers(self, dps: int) -> list[tuple[list[list[mpmath.mpf]], list[mpmath.mpf], str]]:
+    def _mp_layers(
+        self, dps: int
+    ) -> list[tuple[list[list[tuple[int, mpmath.mpf]]], list[mpmath.mpf], str]]:
+        """Per layer: the nonzero weights of each row as (column, value), biases, activation."""
         cache = self._mp_cache
         if dps not in cache:
             cache[dps] = [
                 (
-                    [[_mp(w, dps) for w in row] for row in ly.weights],
+                    [[(j, _mp(w, dps)) for j, w in enumerate(row) if w != 0] for row in ly.weights],
                     [_mp(b, dps) for b in ly.biases],
                     ly.activation,
                 )

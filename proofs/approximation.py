@@ -6,6 +6,7 @@ from symdl.derive.approximation import (
     relu_interpolation,
     sigmoid_staircase,
     telgarsky_sawtooth,
+    triangulation_interpolation,
     yarotsky_product,
     yarotsky_square,
 )
@@ -94,3 +95,19 @@ def staircase():
 )
 def deep_exp():
     return deep_interpolation("exp(x)", 0, 1, eps=1e-6).report()
+
+
+@proof(
+    "ReLU interpolation on a triangulated square",
+    statement=(
+        "On the Freudenthal triangulation of [0, 1]² with 8×8 cells, the ReLU network "
+        "Σ f(v)·relu(1 − max(|u|, |v|, |u − v|)) is within ½·max‖H‖₂·h²/2 of f: for xy the "
+        "bound h²/4 = 1/256 is attained, and sin(x)·cos(2y) is within its proved bound."
+    ),
+    references=["Ciarlet, The Finite Element Method for Elliptic Problems (1978), §3.1"],
+    tags=["approximation", "relu", "multivariate"],
+)
+def triangulation():
+    xy = triangulation_interpolation("x*y", n=8)
+    assert abs(xy.observed - 1 / 256) < 1e-15
+    return [xy.report(), triangulation_interpolation("sin(x)*cos(2*y)", n=8).report()]

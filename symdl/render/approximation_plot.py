@@ -7,6 +7,7 @@ line per construction.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def plot_approximation(result: Approximation, path: str | Path, *, points: int =
         top.plot(xs, want, label=f"f(x) = {result.target}", linewidth=2.2, color="0.6")
         top.plot(xs, got, label=f"f_n ({result.neurons} neurons)", linewidth=1, color="C0")
         top.legend(loc="best")
-        top.set_title(result.construction, fontsize=9)
+        top.set_title(textwrap.fill(result.construction, 90), fontsize=9)
         bottom.semilogy(xs, np.maximum(np.abs(want - got), 1e-300), color="C0", linewidth=0.8)
         bottom.axhline(result.bound, color="C3", label=f"{result.status} bound {result.bound:.3g}")
         if result.eps is not None:
@@ -63,7 +64,7 @@ def plot_approximation(result: Approximation, path: str | Path, *, points: int =
         image = ax.pcolormesh(xs, ys, err, shading="auto")
         fig.colorbar(image, ax=ax, label="|f − f_n|")
         ax.set_title(
-            f"{result.construction}\n"
+            f"{textwrap.fill(result.construction, 70)}\n"
             f"max {err.max():.3g} ≤ {result.status} bound {result.bound:.3g}",
             fontsize=9,
         )

@@ -2,10 +2,18 @@
 everything escaped, nothing fetched from the network."""
 
 import re
+import shutil
 import textwrap
+from pathlib import Path
 
+import pytest
+
+from symdl.cli import main
 from symdl.proofbook import Proof, ProofResult, discover, render_markdown, run_proofs
 from symdl.render.report_html import render_html
+from symdl.render.report_latex import render_latex, tex_text
+
+PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 
 BOOK = '''
 """A chapter's introduction: <why> it matters.
@@ -73,3 +81,61 @@ def test_markdown_mirrors_the_results(tmp_path):
     for r in rs:
         for rep in r.reports:
             assert rep.claim in text
+
+
+# -- LaTeX ----------------------------------------------------------------------------
+
+MINE = [
+    "activations",
+    "architectures",
+    "generative",
+    "linear_algebra",
+    "losses",
+    "neurons",
+    "optimisation",
+    "probability",
+    "regularisation",
+]
+
+
+def test_tex_text_escapes_and_maps():
+    assert tex_text("50% & $x_1$ {#} ~^\\") == (
+        r"50\% \& \$x\_1\$ \{\#\} \textasciitilde{}\^{}\textbackslash{}"
+    )
+    assert tex_text("∂L/∂W ≤ ‖W‖") == (
+        r"\ensuremath{\partial}L/\ensuremath{\partial}W \ensuremath{\leq} "
+        r"\ensuremath{\|}W\ensuremath{\|}"
+    )
+    assert tex_text("A⁻¹, x₁₂, ŷ, ᾱ, ő") == (
+        r"A\textsuperscript{-1}, x\textsubscript{12}, \^{y}, \ensuremath{\bar{\alpha}}, \H{o}"
+    )
+    assert tex_text("☃") == r"\textbf{[U+2603]}"
+
+
+def test_the_shipped_statements_need_no_unknown_characters():
+    proofs = discover(*(PROOFS / f"{topic}.py" for topic in MINE))
+    for p in proofs:
+        for text in (p.title, p.statement, p.introduction, *p.references, *p.tags):
+            assert "[U+" not in tex_text(text), (p.key, text)
+
+
+def test_latex_document_is_ascii_and_balanced(tmp_path):
+    tex = render_latex(results(tmp_path))
+    assert tex.isascii()
+    assert tex.count(r"\begin{document}") == 1 and tex.rstrip().endswith(r"\end{document}")
+    unescaped = re.sub(r"\\[{}]", "", tex)
+    assert unescaped.count("{") == unescaped.count("}")
+    assert tex.count(r"\begin{longtable}") == tex.count(r"\end{longtable}")
+    assert r"\section{Calculus basics}" in tex and r"\verdict{refuted}" in tex
+    assert r"\textless{}oops\textgreater{}" in tex
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex on PATH")
+def test_the_pdf_compiles(tmp_path, capsys):
+    (tmp_path / "proofs").mkdir()
+    (tmp_path / "proofs" / "calculus.py").write_text(textwrap.dedent(BOOK))
+    out = tmp_path / "report"
+    code = main(["prove", str(tmp_path / "proofs"), "-o", str(out), "--format", "pdf"])
+    assert code == 1  # the book has a refuted proof; the PDF is written all the same
+    assert (out / "book.pdf").read_bytes().startswith(b"%PDF")
+    assert "pdflatex failed" not in capsys.readouterr().err

@@ -48,7 +48,7 @@ def test_refuted_book_exits_1_with_table_report_and_progress(tmp_path, capsys):
     )
     assert "[1/2]" in captured.err and "[2/2]" in captured.err
     report = tmp_path / "report"
-    assert sorted(p.name for p in report.iterdir()) == ["book.md", "index.html"]
+    assert sorted(p.name for p in report.iterdir()) == ["book.md", "book.tex", "index.html"]
     assert out.read_text() == (report / "book.md").read_text()
     assert (report / "book.md").read_text().startswith("# The symdl proof book")
     html = (report / "index.html").read_text()
@@ -90,11 +90,11 @@ def test_usage_errors_exit_3(tmp_path, capsys):
     folder = folder_with(tmp_path)
     assert prove(tmp_path, str(tmp_path / "nope")) == 3
     assert prove(tmp_path, str(folder), "-k", "no-such-proof") == 3
-    assert prove(tmp_path, str(folder), "--format", "pdf") == 3
+    assert prove(tmp_path, str(folder), "--format", "docx") == 3
     assert prove(tmp_path, str(folder), "--jobs", "0") == 3
     assert prove(tmp_path, str(folder), "--timeout", "-1") == 3
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "no proofs found" in err and "'pdf'" in err
+    assert "Traceback" not in err and "no proofs found" in err and "'docx'" in err
     assert not (tmp_path / "report").exists()
 
 

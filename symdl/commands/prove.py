@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,13 +33,20 @@ from symdl.proofbook import (
     select,
 )
 from symdl.render.report_html import render_html
+from symdl.render.report_latex import render_latex
 from symdl.render.report_markdown import render_markdown, summary
 
 __all__ = ["DEFAULT_PROOF_TIMEOUT", "register"]
 
 #: Seconds one proof may take before it is stopped and recorded as undecided.
 DEFAULT_PROOF_TIMEOUT = 120.0
-_FORMATS = {"md": ("book.md", render_markdown), "html": ("index.html", render_html)}
+_FORMATS = {
+    "md": ("book.md", render_markdown),
+    "html": ("index.html", render_html),
+    "tex": ("book.tex", render_latex),
+}
+#: Seconds one pdfLaTeX pass may take.
+_LATEX_TIMEOUT = 120.0
 
 _EPILOG = """\
 examples:
@@ -89,9 +98,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     prove.add_argument(
         "--format",
-        default="html,md",
+        default="html,md,tex",
         metavar="LIST",
-        help="report formats, comma-separated: html, md (default: html,md)",
+        help="report formats, comma-separated: html, md, tex, pdf (book.tex compiled with "
+        "pdflatex, which must be on PATH) (default: html,md,tex)",
     )
     prove.add_argument(
         "--out",
@@ -110,9 +120,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    unknown = sorted(set(formats) - set(_FORMATS))
+    unknown = sorted(set(formats) - {*_FORMATS, "pdf"})
     if unknown:
-        raise UsageError(f"symdl prove: unknown format {unknown[0]!r}; formats are html, md")
+        raise UsageError(
+            f"symdl prove: unknown format {unknown[0]!r}; formats are html, md, tex, pdf"
+        )
+    latex = shutil.which("pdflatex")
+    if "pdf" in formats and latex is None:
+        raise UsageError("symdl prove: --format pdf needs pdflatex on PATH")
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         raise UsageError(f"symdl prove: --jobs must be at least 1, got {jobs}")
@@ -139,7 +154,13 @@ def _run(args: argparse.Namespace) -> int:
     written = []
     if args.output is not None or args.out is None:
         folder = Path(args.output or "symdl-report")
-        written = [_write(folder / _FORMATS[f][0], _FORMATS[f][1](results)) for f in formats]
+        written = [
+            _write(folder / _FORMATS[f][0], _FORMATS[f][1](results))
+            for f in formats
+            if f in _FORMATS
+        ]
+        if "pdf" in formats and latex is not None:
+            written += _pdf(latex, render_latex(results), folder / "book.pdf")
     if args.out:
         written.append(_write(Path(args.out), render_markdown(results)))
     failed = sum(r.verdict in ("refuted", "error") for r in results)
@@ -205,3 +226,34 @@ def _write(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _pdf(latex: str, tex: str, path: Path) -> list[Path]:
+    """Compile ``tex`` with pdfLaTeX (twice, for the contents) in a scratch folder and move
+    the PDF into place; a failure is reported on stderr and writes nothing."""
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "book.tex").write_text(tex, encoding="utf-8")
+        command = [latex, "-interaction=nonstopmode", "-halt-on-error", "book.tex"]
+        for _ in range(2):
+            try:
+                done = subprocess.run(
+                    command,
+                    cwd=scratch,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=_LATEX_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                print(f"symdl prove: pdflatex took over {_LATEX_TIMEOUT:g} s", file=sys.stderr)
+                return []
+            if done.returncode != 0:
+                log = done.stdout.decode("utf-8", "replace").splitlines()
+                errors = [line for line in log if line.startswith("!")][:3]
+                print(f"symdl prove: pdflatex failed: {' '.join(errors)}", file=sys.stderr)
+                return []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        shutil.move(str(Path(scratch) / "book.pdf"), tmp)
+        os.replace(tmp, path)
+    return [path]

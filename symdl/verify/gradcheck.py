@@ -78,10 +78,10 @@ def gradcheck(
         )
     for i in targets:
         if point[i].dtype.kind == "f" and not np.all(np.isfinite(point[i])):
-            where = [int(j) for j in np.argwhere(~np.isfinite(point[i]))[0]]
+            at = [int(j) for j in np.argwhere(~np.isfinite(point[i]))[0]]
             raise UnsupportedError(
                 f"argument {i} must be finite to take finite differences; it holds "
-                f"{point[i][tuple(where)]} at {where}"
+                f"{point[i][tuple(at)]} at {at}"
             )
     value = np.asarray(f(*point))
     if value.size != 1:

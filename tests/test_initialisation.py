@@ -30,6 +30,11 @@ def test_selu_constants_from_the_fixed_point_equations_to_30_digits():
     assert c.closed_form_agreement < 1e-30
     assert mpmath.nstr(c.lambda_, 20) == "1.0507009873554804934"
     assert mpmath.nstr(c.alpha, 20) == "1.6732632423543772848"
+    # Klambauer et al. (2017), Theorem 1: J(0, 1) = [[0, 0.088834], [0, 0.782648]], norm 0.7877
+    (j11, j12), (j21, j22) = c.jacobian
+    assert (j11, j21) == (0.0, 0.0)
+    assert round(j12, 6) == 0.088835 and round(j22, 6) == 0.782648
+    assert round(c.spectral_norm, 4) == 0.7877
 
 
 def test_wrong_selu_constants_fail_the_equations():

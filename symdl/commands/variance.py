@@ -211,6 +211,10 @@ def _run_init(args: argparse.Namespace) -> int:
         emit("SELU from the fixed-point equations E[selu(z)] = 0, E[selu(z)²] = 1:")
         emit(f"  λ = {mpmath.nstr(c.lambda_, d)}")
         emit(f"  α = {mpmath.nstr(c.alpha, d)}")
+        (_, j12), (_, j22) = c.jacobian
+        stable = "< 1: (0, 1) attracts" if c.spectral_norm < 1 else "≥ 1: NOT shown stable"
+        emit(f"  Jacobian of the moment map at (μ, ν) = (0, 1): [[0, {j12:.6f}], [0, {j22:.6f}]], "
+             f"spectral norm {c.spectral_norm:.4f} {stable}")  # fmt: skip
         emit(f"  error ≤ {c.error:.1e}; agreement with the closed form "
              f"{c.closed_form_agreement:.1e}  [{c.reference}]")  # fmt: skip
     return 0

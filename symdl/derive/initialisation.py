@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from symdl.catalog import Activation
@@ -212,6 +213,8 @@ class SeluConstants:
     variance_residual: mpmath.mpf
     closed_form_agreement: float  # |difference| from the catalogue's closed forms
     precision: int
+    jacobian: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
+    spectral_norm: float = 0.0
     reference: str = "Klambauer et al., Self-Normalizing Neural Networks (NeurIPS 2017)"
 
 
@@ -226,6 +229,12 @@ def selu_constants(*, precision: int = 30) -> SeluConstants:
     ``precision + 15`` digits (no closed form used). The answer is then checked twice:
     the residuals of the equations with the full SELU at (λ, α), and the catalogue's
     closed forms (Klambauer et al. 2017, eq. 14).
+
+    Stability (their Theorem 1): at ω = Σwᵢ = 0, τ = Σwᵢ² = 1 the moment map is
+    :math:`(\mu, \nu) \mapsto (E[\mathrm{selu}(\sqrt\nu z)],
+    E[\mathrm{selu}(\sqrt\nu z)^2] - \tilde\mu^2)`, whose Jacobian at (0, 1) has a zero
+    first column; the second is the q-derivative of the closed-form moments. Its spectral
+    norm is below 1, so (0, 1) attracts.
 
     >>> c = selu_constants(precision=20)
     >>> mpmath.nstr(c.lambda_, 20), mpmath.nstr(c.alpha, 20)
@@ -253,11 +262,23 @@ def selu_constants(*, precision: int = 30) -> SeluConstants:
     )
     mean = moment(act, 1, "mean", precision=precision + 5, method="quadrature")
     square = moment(act, 1, "square", precision=precision + 5, method="quadrature")
+    jacobian, norm = _moment_map_jacobian(act)
     with mpmath.workdps(precision):
         return SeluConstants(
             +lam, +alpha, max(quad_error, 10.0 ** (-precision - 2)), +mean.value,
-            square.value - 1, float(agreement), precision,
+            square.value - 1, float(agreement), precision, jacobian, norm,
         )  # fmt: skip
+
+
+def _moment_map_jacobian(
+    act: GaussianActivation,
+) -> tuple[tuple[tuple[float, float], tuple[float, float]], float]:
+    mean, square = closed_form(act, "mean"), closed_form(act, "square")
+    assert mean is not None and square is not None
+    d_mean = float(sp.N(sp.diff(mean, Q).subs(Q, 1), 20))
+    # ν̃ = E[selu²] − μ̃², and μ̃ = 0 at the fixed point
+    d_var = float(sp.N(sp.diff(square - mean**2, Q).subs(Q, 1), 20))
+    return ((0.0, d_mean), (0.0, d_var)), float(np.hypot(d_mean, d_var))
 
 
 def _decimal(value: mpmath.mpf, digits: int) -> sp.Rational:

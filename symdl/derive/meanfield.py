@@ -40,7 +40,7 @@ from symdl.derive.gaussian import (
     moment_float64,
     square_float64,
 )
-from symdl.derive.variance import correlation_map, variance_slope
+from symdl.derive.variance import correlation_map, moment_slope, variance_slope
 
 __all__ = ["CriticalPoint", "MeanField", "critical_line", "critical_point", "mean_field"]
 
@@ -171,7 +171,8 @@ def mean_field(
     chi_error = sigma_w2 * deriv.error
     if q_star > 0:
         slope = float(sigma_w2 * variance_slope(act, q_star, precision=15))
-        chi_error += sigma_w2 * q_error * 10  # d/dq E[φ'²] is O(1) for catalogue activations
+        # χ₁ moves with q* at the rate σ_w²·∂_q E[φ'²], by Stein's identity
+        chi_error += sigma_w2 * q_error * abs(moment_slope(act, q_star, "derivative_square", 15))
     else:  # q* = 0 needs φ(0) = 0, so ∂_q E[φ²] → φ'(0)²
         slope = float(chi_1)
         notes.append("q* = 0: every input collapses to zero length")

@@ -55,6 +55,7 @@ __all__ = [
     "LayerStatistics",
     "VarianceProfile",
     "correlation_map",
+    "moment_slope",
     "propagate",
     "variance_slope",
 ]
@@ -136,8 +137,20 @@ def _moment(act: GaussianActivation, q: mpmath.mpf, kind: Kind, precision: int) 
     return moment(act, q, kind, precision=precision)
 
 
-def _slope(act: GaussianActivation, q: object, kind: Kind, precision: int) -> float:
-    """∂_q of a moment, for error bounds only: symbolic for closed forms, else Stein."""
+def moment_slope(
+    activation: str | Activation | GaussianActivation,
+    q: object,
+    kind: Kind,
+    precision: int = 15,
+) -> float:
+    r""":math:`\partial_q E[g(\sqrt q z)] = E[g(\sqrt q z)(z^2 - 1)]/(2q)` (Stein's identity)
+    for ``kind`` ``square`` (:math:`g = \phi^2`) or ``derivative_square``
+    (:math:`g = \phi'^2`); symbolic for closed forms. Used to carry error bounds.
+
+    >>> moment_slope("relu", 2.0, "square")
+    0.5
+    """
+    act = gaussian_activation(activation)
     slope = _closed_slope(act, kind)
     if slope is not None:
         return float(_evaluate(slope, {Q: q}, _SLOPE_DIGITS))
@@ -217,7 +230,7 @@ def propagate(
     second: Expectation | None = None
     for layer in range(depth):
         if second is not None:
-            slope = abs(_slope(act, qs[-1], "square", precision))
+            slope = abs(moment_slope(act, qs[-1], "square", precision))
             with mpmath.workdps(max(precision, 15)):
                 q = gain[layer] * second.value + sigma_b2
             err = gain[layer] * (second.error + slope * q_err[-1])
@@ -231,7 +244,7 @@ def propagate(
         d2.append(float(deriv.value))
         rel = deriv.error / abs(float(deriv.value)) if float(deriv.value) else float("inf")
         if err:
-            rel += abs(_slope(act, q, "derivative_square", precision)) * err / abs(d2[-1])
+            rel += abs(moment_slope(act, q, "derivative_square", precision)) * err / abs(d2[-1])
         d2_err.append(rel)
 
     grads, grad_err = [1.0] * depth, [0.0] * depth

@@ -30,7 +30,7 @@ from symdl.codegen import numpy_function
 from symdl.derive.matrix_code import GradientCode, gradient_code, integer_sizes
 from symdl.derive.matrix_names import choose_names
 from symdl.derive.matrix_render import latex_name, to_latex, to_readable_text
-from symdl.derive.matrix_rules import reverse_sweep
+from symdl.derive.matrix_rules import Sweep, reverse_sweep
 from symdl.derive.matrix_tidy import Tidy, factor_common
 from symdl.errors import ParseError, ShapeError, UnsupportedError
 from symdl.explicit import instances
@@ -50,14 +50,15 @@ __all__ = ["MatrixGradient", "matrix_gradient", "wrt_names"]
 class MatrixGradient:
     """The gradients of one scalar function, with their names, renderings, code and check.
 
-    ``gradients`` maps each variable to its gradient written out in full; ``definitions``
+    ``gradients`` maps each variable to its gradient written out in full (from ``sweep``,
+    the reverse sweep that derived it); ``definitions``
     are the named shared subexpressions in order, and ``named`` the gradients written
     with those names. ``text()``, ``latex()`` and ``code`` all come from these.
     """
 
     function: sp.Basic
     wrt: tuple[str, ...]
-    gradients: Mapping[str, sp.Basic]
+    sweep: Sweep
     definitions: tuple[tuple[str, sp.Basic], ...]
     named: Mapping[str, sp.Basic]
     scope: Scope
@@ -67,6 +68,11 @@ class MatrixGradient:
     @property
     def verdict(self) -> str:
         return self.report.verdict
+
+    @property
+    def gradients(self) -> Mapping[str, sp.Basic]:
+        """Each gradient written out in full, without names (computed on first use)."""
+        return self.sweep.gradients
 
     def gradient_text(self, name: str) -> str:
         """The gradient by ``name`` in the input language, ready for ``symdl check``."""
@@ -167,7 +173,7 @@ def matrix_gradient(
     tidy = Tidy(scope.assume)
     sweep = reverse_sweep(fx, [scope.symbol(n) for n in names], tidy=tidy)
     naming = choose_names(
-        sweep.gradients, sweep.order, sweep.fan_out, sweep.adjoints, set(variables) | set(names)
+        sweep.present(), sweep.order, sweep.fan_out, sweep.adjoints, set(variables) | set(names)
     )
     named = reverse_sweep(
         fx,
@@ -176,11 +182,12 @@ def matrix_gradient(
         names=naming.forward,
         adjoint_names=naming.adjoint,
     )
+    named_gradients = named.gradients
     definitions = tuple(
         (n, factor_common(e))
-        for n, e in naming.definitions(named.definitions, list(named.gradients.values()))
+        for n, e in naming.definitions(named.definitions, list(named_gradients.values()))
     )
-    readable = {w: factor_common(g) for w, g in named.gradients.items()}
+    readable = {w: factor_common(g) for w, g in named_gradients.items()}
     code = gradient_code(
         list(variables), definitions, readable, {n: scope.shape(n) for n in variables}
     )
@@ -190,9 +197,7 @@ def matrix_gradient(
         report = Report(
             "undecided", _claim(fx, names), "none", notes=("not checked (check=False)",)
         )
-    return MatrixGradient(
-        fx, names, dict(sweep.gradients), definitions, readable, scope, code, report
-    )
+    return MatrixGradient(fx, names, sweep, definitions, readable, scope, code, report)
 
 
 def _variables(fx: sp.Basic, scope: Scope) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ exactly the unnamed gradient.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,7 +52,7 @@ class Naming:
 
 
 def choose_names(
-    gradients: Mapping[str, sp.Basic],
+    present: set[sp.Basic],
     order: Sequence[sp.Basic],
     fan_out: Mapping[sp.Basic, int],
     adjoints: Mapping[sp.Basic, sp.Basic],
@@ -61,11 +60,11 @@ def choose_names(
 ) -> Naming:
     """Name the forward activations, and the nodes whose value or adjoint is used twice.
 
-    ``order`` lists the forward nodes inputs first, ``fan_out`` how many of a node's
+    ``present`` holds every subexpression the gradients use, ``order`` lists the forward
+    nodes inputs first, ``fan_out`` how many of a node's
     arguments depend on the variables, ``adjoints`` the adjoints from a first sweep;
     ``reserved`` holds the variable names, which are never reused.
     """
-    counts = _occurrences(list(gradients.values()))
     used = set(reserved)
 
     def fresh(stem: str, number: int | None) -> str:
@@ -80,7 +79,7 @@ def choose_names(
     chosen: dict[sp.Basic, str] = {}
     layer = 0
     for node in order:
-        if node not in counts:
+        if node not in present:
             continue
         if is_softmax(node):
             chosen[node] = fresh("p", None)
@@ -140,14 +139,3 @@ def _worth_naming(node: sp.Basic) -> bool:
     ):
         return False  # a function of the dimensions only
     return not (isinstance(node, sp.MatMul) and node.args[0] == -1 and len(node.args) == 2)
-
-
-def _occurrences(exprs: Sequence[sp.Basic]) -> Counter:
-    counts: Counter = Counter()
-    for e in exprs:
-        for node in sp.preorder_traversal(e):
-            if isinstance(node, sp.Lambda):
-                continue
-            if is_array(node) or node.free_symbols:
-                counts[node] += 1
-    return counts

@@ -37,7 +37,8 @@ symbolic dimensions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy as sp
 from sympy.core.function import Application
@@ -57,13 +58,49 @@ _CONSTANT_ARRAYS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity, FilledLike)
 
 @dataclass(frozen=True)
 class Sweep:
-    """What one reverse sweep found: the gradient of each variable, and every adjoint."""
+    """What one reverse sweep found: the gradient of each variable, and every adjoint.
 
-    gradients: Mapping[str, sp.Basic]
-    adjoints: Mapping[sp.Basic, sp.Basic]  # node → ∂L/∂node, for the nodes that depend
+    The sweep works on placeholders for forward subexpressions (see :class:`_Held`):
+    ``held`` and ``adjoints`` are written with them, ``resolve`` writes them out, and
+    ``gradients`` are the resolved gradients (computed on first use).
+    """
+
+    held: Mapping[str, sp.Basic]  # variable → gradient, with placeholders
+    adjoints: Mapping[sp.Basic, sp.Basic]  # node → ∂L/∂node, with placeholders
     order: tuple[sp.Basic, ...]  # the nodes that depend on a variable, inputs first
     fan_out: Mapping[sp.Basic, int]  # node → how many of its arguments depend
-    definitions: tuple[tuple[sp.Basic, sp.Basic], ...] = ()  # (placeholder, adjoint)
+    definitions: tuple[tuple[sp.Basic, sp.Basic], ...]  # (placeholder, adjoint), resolved
+    back: Mapping[sp.Basic, sp.Basic]  # placeholder → the forward node it stands for
+    names: Mapping[sp.Basic, sp.Basic] = field(default_factory=dict)
+
+    @cached_property
+    def gradients(self) -> dict[str, sp.Basic]:
+        return {w: self.resolve(g) for w, g in self.held.items()}
+
+    def resolve(self, e: sp.Basic) -> sp.Basic:
+        """``e`` with each placeholder replaced by its node (or that node's name)."""
+        mapping = {h: self._meaning(h) for h in e.atoms(sp.MatrixSymbol) if h in self.back}
+        return e.xreplace(mapping) if mapping else e
+
+    def _meaning(self, h: sp.Basic) -> sp.Basic:
+        node = self.back[h]
+        if not self.names:
+            return node
+        return self.names.get(node) or node.xreplace(self.names)
+
+    def present(self) -> set[sp.Basic]:
+        """Every forward subexpression the gradients use, each once."""
+        seen: set[sp.Basic] = set()
+        stack = list(self.held.values())
+        while stack:
+            e = stack.pop()
+            if e in seen or isinstance(e, sp.Lambda):
+                continue
+            seen.add(e)
+            if e in self.back:
+                stack.append(self.back[e])
+            stack.extend(e.args)
+        return seen
 
 
 def norm_argument(e: sp.Basic) -> sp.Basic | None:
@@ -112,6 +149,7 @@ def reverse_sweep(
     pending: dict[sp.Basic, list[sp.Basic]] = {f: [seed]} if order else {}
     adjoints: dict[sp.Basic, sp.Basic] = {}
     depends = set(order)
+    held = _Held()
     for node in reversed(order):
         parts = pending.pop(node, [])
         if not parts:
@@ -124,17 +162,51 @@ def reverse_sweep(
         if holder is not None and bar not in adjoint_names.values():
             definitions.append((holder, bar))
             bar = holder
-        for child, share in _shares(node, bar, depends, tidy):
-            share = tidy(share)
-            pending.setdefault(child, []).append(share.xreplace(names) if names else share)
-    gradients: dict[str, sp.Basic] = {}
+        for child, share in _shares(node, bar, depends, tidy, held):
+            pending.setdefault(child, []).append(tidy(share))
+    held_gradients: dict[str, sp.Basic] = {}
     for w in wrt:
         g = adjoints.get(w)
         if g is None:
             g = sp.ZeroMatrix(*w.shape) if is_array(w) else sp.S.Zero
-        gradients[w.name] = tidy(g)
+        held_gradients[w.name] = tidy(g)
     fan_out = {n: sum(1 for k in _children(n) if k in depends) for n in order}
-    return Sweep(gradients, adjoints, tuple(order), fan_out, tuple(definitions))
+    sweep = Sweep(held_gradients, adjoints, tuple(order), fan_out, (), dict(held.back), names)
+    resolved = tuple((h, sweep.resolve(d)) for h, d in definitions)
+    return Sweep(held_gradients, adjoints, tuple(order), fan_out, resolved, dict(held.back), names)
+
+
+class _Held:
+    """Placeholders for the arguments of a node while its rule runs.
+
+    A rule builds expressions from the node's arguments; building them from the full
+    subexpressions makes SymPy recompute shapes down the whole chain each time (quadratic
+    in depth). Each array argument is stood in for by a matrix symbol of its shape, and the
+    symbols are replaced by the subexpressions once, at the end.
+    """
+
+    def __init__(self) -> None:
+        self.forward: dict[sp.Basic, sp.Basic] = {}
+        self.back: dict[sp.Basic, sp.Basic] = {}
+
+    def of(self, e: sp.Basic) -> sp.Basic:
+        if not is_array(e) or isinstance(e, (sp.MatrixSymbol, *_CONSTANT_ARRAYS)):
+            return e
+        hit = self.forward.get(e)
+        if hit is None:
+            shape = self.shallow(e).shape  # first: this names the arguments' placeholders
+            hit = sp.MatrixSymbol(f"_held{len(self.forward)}", *shape)
+            self.forward[e] = hit
+            self.back[hit] = e
+        return hit
+
+    def shallow(self, e: sp.Basic) -> sp.Basic:
+        """``e`` with each array argument replaced by its placeholder."""
+        if isinstance(e, (sp.MatrixSymbol, sp.Symbol, *_CONSTANT_ARRAYS)) or not e.args:
+            return e
+        if isinstance(e, ElementwiseApplyFunction):
+            return ElementwiseApplyFunction(e.function, self.of(e.expr))
+        return e.func(*[self.of(a) for a in e.args])
 
 
 def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
@@ -199,19 +271,25 @@ def _topological(f: sp.Basic, targets: set[sp.Basic]) -> list[sp.Basic]:
 
 
 def _shares(
-    node: sp.Basic, bar: sp.Basic, depends: set[sp.Basic], t: Tidy
+    real: sp.Basic, bar: sp.Basic, real_depends: set[sp.Basic], t: Tidy, held: _Held
 ) -> list[tuple[sp.Basic, sp.Basic]]:
-    """``(child, contribution to the child's adjoint)`` for each child that depends."""
+    """``(child, contribution to the child's adjoint)`` for each child that depends.
+
+    The rules below see the node with its arguments held (:class:`_Held`)."""
     out: list[tuple[sp.Basic, sp.Basic]] = []
+    depends = {held.of(c) for c in _children(real) if c in real_depends}
 
     def send(child: sp.Basic, share: sp.Basic) -> None:
         if child in depends:
-            out.append((child, share))
+            out.append((held.back.get(child, child), share))
 
-    inner = _composite_argument(node)
+    inner = _composite_argument(real)
     if inner is not None:
-        _composite_share(node, inner, bar, t, send)
-    elif isinstance(node, (sp.MatAdd, sp.Add)):
+        _composite_share(real, held.of(real), held.of(inner), bar, t, send)
+        return out
+    node = held.shallow(real)
+    value = held.of(real)  # the node's own value, as the rules that use it name it
+    if isinstance(node, (sp.MatAdd, sp.Add)):
         for a in node.args:
             send(a, bar)
     elif isinstance(node, sp.MatMul):
@@ -224,14 +302,14 @@ def _shares(
         base, p = node.args
         send(base, t.matmul(p, t.hadamard(bar, t.power(base, p - 1))))
         if p in depends:
-            send(p, t.entry_sum(t.hadamard(bar, node, _apply(sp.log, base))))
+            send(p, t.entry_sum(t.hadamard(bar, value, _apply(sp.log, base))))
     elif isinstance(node, sp.Transpose):
         send(node.arg, t.transpose(bar))
     elif isinstance(node, sp.Inverse):
-        yt = sp.Transpose(node)
+        yt = sp.Transpose(value)
         send(node.arg, t.matmul(-1, yt, bar, yt))
     elif isinstance(node, ElementwiseApplyFunction):
-        _elementwise_share(node, bar, t, send, depends)
+        _elementwise_share(node, value, bar, t, send, depends)
     elif isinstance(node, DiagMatrix):
         v = node.args[0]
         diagonal = t.matmul(
@@ -264,13 +342,15 @@ def _shares(
     return out
 
 
-def _composite_share(node: sp.Basic, inner: sp.Basic, bar: sp.Basic, t: Tidy, send) -> None:  # type: ignore[no-untyped-def]
-    if is_softmax(node):
+def _composite_share(  # type: ignore[no-untyped-def]
+    real: sp.Basic, node: sp.Basic, inner: sp.Basic, bar: sp.Basic, t: Tidy, send
+) -> None:
+    if is_softmax(real):
         shift = t.matmul(t.entry_sum(t.hadamard(bar, node)), sp.OneMatrix(*shape_of(node)))
         send(inner, t.hadamard(node, t.matadd(bar, t.matmul(-1, shift))))
-    elif isinstance(node, sp.MatAdd):  # log_softmax
+    elif isinstance(real, sp.MatAdd):  # log_softmax
         send(inner, t.matadd(bar, t.matmul(-t.entry_sum(bar), _softmax(inner))))
-    elif isinstance(node, sp.Pow):  # the Frobenius norm
+    elif isinstance(real, sp.Pow):  # the Frobenius norm
         send(inner, t.matmul(bar / node, inner))
     else:  # log det
         send(inner, t.matmul(bar, sp.Transpose(sp.Inverse(inner))))
@@ -293,12 +373,12 @@ def _matmul_share(node: sp.MatMul, bar: sp.Basic, t: Tidy, send, depends) -> Non
             send(s, rest * t.entry_sum(t.hadamard(bar, product)))
 
 
-def _elementwise_share(
-    node: ElementwiseApplyFunction, bar: sp.Basic, t: Tidy, send, depends
-) -> None:  # type: ignore[no-untyped-def]
+def _elementwise_share(  # type: ignore[no-untyped-def]
+    node: ElementwiseApplyFunction, value: sp.Basic, bar: sp.Basic, t: Tidy, send, depends
+) -> None:
     (var,), body = node.function.variables, node.function.expr
     if node.expr in depends:
-        send(node.expr, t.hadamard(bar, _slope(node, t)))
+        send(node.expr, t.hadamard(bar, _slope(node, value, t)))
     for p in _parameters(node):
         if p in depends:
             d = sp.Dummy("c", real=True)
@@ -306,7 +386,7 @@ def _elementwise_share(
             send(p, t.entry_sum(t.hadamard(bar, t.elementwise(sp.Lambda(var, partial), node.expr))))
 
 
-def _slope(node: ElementwiseApplyFunction, t: Tidy) -> sp.Basic:
+def _slope(node: ElementwiseApplyFunction, value: sp.Basic, t: Tidy) -> sp.Basic:
     """``f'(Z)`` for ``Y = f(Z)``, written in ``Y`` where the derivative is a function of the
     value (``1 − Y²`` for tanh, ``Y ⊙ (1 − Y)`` for the sigmoid, ``Y`` for exp), as
     textbooks write it; otherwise in ``Z`` (``H(Z)`` for ReLU)."""
@@ -315,7 +395,7 @@ def _slope(node: ElementwiseApplyFunction, t: Tidy) -> sp.Basic:
     u = sp.Dummy("y", real=True)
     in_value = derivative.xreplace({body: u})
     if not in_value.has(var) and in_value.has(u):
-        return t.elementwise(sp.Lambda(var, in_value.xreplace({u: var})), node)
+        return t.elementwise(sp.Lambda(var, in_value.xreplace({u: var})), value)
     return t.elementwise(sp.Lambda(var, derivative), node.expr)
 
 

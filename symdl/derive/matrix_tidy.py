@@ -118,23 +118,20 @@ class Tidy:
         return sp.MatMul(coeff, body)
 
     def matadd(self, *args: sp.Basic) -> sp.Basic:
-        terms = [a for a in args if not isinstance(a, sp.ZeroMatrix)]
+        # like terms collect by their matrix part: 2A + 3A = 5A, A − A = 0
+        groups: dict[sp.Basic, sp.Expr] = {}
+        for a in args:
+            for t in a.args if isinstance(a, sp.MatAdd) else (a,):
+                if isinstance(t, sp.ZeroMatrix):
+                    continue
+                c, m = _split_coefficient(t)
+                groups[m] = groups.get(m, sp.S.Zero) + c
+        terms = [self.matmul(c, m) for m, c in groups.items() if c != 0]
         if not terms:
             return sp.ZeroMatrix(*shape_of(args[0]))
         if len(terms) == 1:
             return terms[0]
-        # MatAdd.doit collects like terms but also evaluates transposes of entrywise maps
-        # (softmax(z).T → exp∘(zᵀ − …)); those are held fixed while it runs
-        held = {
-            m: sp.MatrixSymbol(f"_held{i}", *m.shape)
-            for i, m in enumerate({a for t in terms for a in sp.preorder_traversal(t) if _held(a)})
-        }
-        total = sp.MatAdd(*[t.xreplace(held) for t in terms]).doit(deep=False)
-        if held:
-            total = total.xreplace({v: k for k, v in held.items()})
-        if isinstance(total, sp.MatMul):
-            return self.matmul(*total.args)
-        return total
+        return sp.MatAdd(*terms)
 
     def hadamard(self, *args: sp.Basic) -> sp.Basic:
         coeff: sp.Expr = sp.S.One
@@ -230,10 +227,6 @@ class Tidy:
         if isinstance(e, EntrySum):
             return self.entry_sum(args[0])
         return e.func(*args)
-
-
-def _held(m: sp.Basic) -> bool:
-    return isinstance(m, sp.Transpose) and not isinstance(m.arg, sp.MatrixSymbol)
 
 
 def _is_unit(m: sp.Basic) -> bool:

@@ -67,7 +67,8 @@ def gaussian_kl():
     ),
     references=[
         "Kingma & Welling, Auto-Encoding Variational Bayes (ICLR 2014), §2.4",
-        "Rezende, Mohamed, Wierstra, Stochastic Backpropagation (ICML 2014), §3",
+        "Rezende, Mohamed, Wierstra, Stochastic Backpropagation and Approximate Inference in "
+        "Deep Generative Models (ICML 2014), §3",
     ],
     tags=["generative", "vae", "reparameterisation", "gradient-estimator"],
 )

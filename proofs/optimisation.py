@@ -20,7 +20,7 @@ _KAPPA = {"l": "positive", "d": "positive"}
         "x* = A⁻¹b, one step x' = x − η∇f(x) gives x' − x* = (I − ηA)(x − x*); "
         "∇f(x) = Ax − b."
     ),
-    references=["Boyd & Vandenberghe, Convex Optimization (2004), §9.3 and §9.4.4"],
+    references=["Boyd & Vandenberghe, Convex Optimization (2004), §9.3"],
     tags=["optimisation", "gradient-descent", "quadratic"],
 )
 def gd_error_recursion():

@@ -99,7 +99,7 @@ def test_softmax_cross_entropy_reads_as_p_minus_y():
         assume={"y": "probability"},
         check=False,
     )
-    assert g.gradient_text("W") == "(-y + softmax(W @ x + b)) @ x.T"
+    assert g.gradient_text("W") == "(softmax(W @ x + b) - y) @ x.T"
 
 
 def test_latex_and_numpy_come_from_the_same_result():

@@ -75,14 +75,19 @@ class MatrixGradient:
         return self.sweep.gradients
 
     def gradient_text(self, name: str) -> str:
-        """The gradient by ``name`` in the input language, ready for ``symdl check``."""
-        return to_text(self.gradients[name])
+        """The gradient by ``name`` written out in the input language, for ``symdl check``
+        (an identity matrix prints as ``I``, which has no input-language spelling)."""
+        return to_readable_text(self.gradients[name], self._arrays())
 
     def text(self) -> str:
         """The definitions and gradients, one per line, in the input language."""
-        lines = [f"{n} = {to_readable_text(e)}" for n, e in self.definitions]
-        lines += [f"dL/d{w} = {to_readable_text(self.named[w])}" for w in self.wrt]
+        like = self._arrays()
+        lines = [f"{n} = {to_readable_text(e, like)}" for n, e in self.definitions]
+        lines += [f"dL/d{w} = {to_readable_text(self.named[w], like)}" for w in self.wrt]
         return "\n".join(lines)
+
+    def _arrays(self) -> list[sp.MatrixSymbol]:
+        return sorted(self.function.atoms(sp.MatrixSymbol), key=lambda m: m.name)
 
     def latex(self) -> str:
         r"""An ``aligned`` block: the definitions, then :math:`\partial L/\partial W = …`."""
@@ -100,13 +105,13 @@ class MatrixGradient:
             "function": to_text(self.function),
             "wrt": list(self.wrt),
             "definitions": [
-                {"name": n, "text": to_readable_text(e), "latex": to_latex(e)}
+                {"name": n, "text": to_readable_text(e, self._arrays()), "latex": to_latex(e)}
                 for n, e in self.definitions
             ],
             "gradients": {
                 w: {
-                    "named": to_readable_text(self.named[w]),
-                    "expanded": _input_text(self.gradients[w]),
+                    "named": to_readable_text(self.named[w], self._arrays()),
+                    "expanded": self.gradient_text(w),
                     "latex": to_latex(self.named[w]),
                     "shape": format_shape(shape_of(self.gradients[w])),
                 }
@@ -153,7 +158,7 @@ def matrix_gradient(
     >>> g = matrix_gradient("sum((W @ x - y)**2)", "W",
     ...                     shapes={"W": "m x n", "x": "n", "y": "m"}, check=False)
     >>> g.gradient_text("W")
-    '2*(-y + W @ x) @ x.T'
+    '2*(W @ x - y) @ x.T'
     """
     scope = Scope.build(shapes, assume)
     fx = as_expression(f, scope)

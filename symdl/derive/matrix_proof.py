@@ -19,6 +19,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from symdl.derive.matrix_rules import reverse_sweep
 from symdl.derive.matrix_tidy import Tidy, factor_common
 from symdl.errors import UnsupportedError
+from symdl.nodes import FilledLike
 from symdl.ops import is_array
 from symdl.shapes import Scope
 
@@ -46,6 +47,7 @@ def equal_for_all_sizes(a: sp.Basic, b: sp.Basic, scope: Scope) -> bool:
         else:
             return False
     tidy = Tidy(scope.assume)
+    a, b = _ones(a), _ones(b)
     try:
         if not is_array(a):
             return bool(sp.expand(tidy(a) - tidy(b)) == 0)
@@ -62,6 +64,14 @@ def equal_for_all_sizes(a: sp.Basic, b: sp.Basic, scope: Scope) -> bool:
         return False
     except (TypeError, ValueError, AttributeError, NotImplementedError):
         return False
+
+
+def _ones(e: sp.Basic) -> sp.Basic:
+    """``ones_like(A)`` (and ``full_like``) as a multiple of the all-ones matrix of A's shape."""
+    filled = e.atoms(FilledLike)
+    if not filled:
+        return e
+    return e.xreplace({f: sp.MatMul(f.value, sp.OneMatrix(*f.shape)).doit() for f in filled})
 
 
 def _is_zero(e: sp.Basic) -> bool:

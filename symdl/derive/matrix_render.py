@@ -11,6 +11,7 @@ notation: bold upright matrices and vectors, :math:`\odot` for the Hadamard prod
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
@@ -26,9 +27,16 @@ from symdl.unparse import _Printer as _TextPrinter
 __all__ = ["latex_name", "to_latex", "to_readable_text"]
 
 
-def to_readable_text(expr: sp.Basic) -> str:
-    """Input-language text for ``expr``, with ``norm``, quotients and ``I`` (see above)."""
-    return _Readable().text(expr)[0]
+def to_readable_text(expr: sp.Basic, like: Iterable[sp.MatrixSymbol] = ()) -> str:
+    """Input-language text for ``expr``, with ``norm``, quotients and ``I`` (see above).
+
+    An all-ones matrix inside a matrix product is written ``ones_like(A)`` for an array
+    ``A`` of its shape in ``expr`` or in ``like`` (``ones(r, c)`` when there is none), not
+    ``1``, which the input language reads as a broadcast scalar.
+    """
+    printer = _Readable()
+    printer.arrays = sorted(expr.atoms(sp.MatrixSymbol), key=lambda m: m.name) + list(like)
+    return printer.text(expr)[0]
 
 
 def to_latex(expr: sp.Basic) -> str:
@@ -47,9 +55,29 @@ def latex_name(name: str) -> str:
 
 
 class _Readable(_TextPrinter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrays: list[sp.MatrixSymbol] = []
+
+    def ones(self, m: sp.OneMatrix) -> str:
+        like = next((a for a in self.arrays if a.shape == m.shape), None)
+        if like is not None:
+            return f"ones_like({like.name})"
+        return f"ones({m.shape[0]}, {m.shape[1]})"
+
     def text(self, e: sp.Basic) -> tuple[str, int]:
         if e in self.bound:
             return self.bound[e]
+        if isinstance(e, sp.MatMul) and any(isinstance(a, sp.OneMatrix) for a in e.args):
+            mats = [a for a in e.args if is_array(a)]
+            if len(mats) > 1:  # a product with 𝟙, not a broadcast scalar
+                scalars = [a for a in e.args if not is_array(a)]
+                parts = [
+                    self.ones(m) if isinstance(m, sp.OneMatrix) else self.wrap(m, _MUL)
+                    for m in mats
+                ]
+                head = self.wrap(sp.Mul(*scalars), _MUL - 1) + "*" if scalars else ""
+                return head + " @ ".join(parts), _MUL
         if isinstance(e, sp.Identity):
             return "I", _ATOM
         inner = norm_argument(e) if isinstance(e, sp.Pow) else None

@@ -80,7 +80,13 @@ class Sweep:
     def resolve(self, e: sp.Basic) -> sp.Basic:
         """``e`` with each placeholder replaced by its node (or that node's name)."""
         mapping = {h: self._meaning(h) for h in e.atoms(sp.MatrixSymbol) if h in self.back}
-        return e.xreplace(mapping) if mapping else e
+        if not mapping:
+            return e
+        # a held product that was transposed: (x.T @ A).T is A.T @ x
+        return e.xreplace(mapping).replace(
+            lambda n: isinstance(n, sp.Transpose) and isinstance(n.arg, (sp.MatMul, sp.Transpose)),
+            lambda n: Tidy().transpose(n.arg),
+        )
 
     def _meaning(self, h: sp.Basic) -> sp.Basic:
         node = self.back[h]
@@ -192,6 +198,8 @@ class _Held:
     def of(self, e: sp.Basic) -> sp.Basic:
         if not is_array(e) or isinstance(e, (sp.MatrixSymbol, *_CONSTANT_ARRAYS)):
             return e
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol):
+            return e  # its shape is cheap, and rules simplify (Kᵀ)ᵀ = K
         hit = self.forward.get(e)
         if hit is None:
             shape = self.shallow(e).shape  # first: this names the arguments' placeholders

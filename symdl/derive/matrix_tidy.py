@@ -64,7 +64,7 @@ def factor_common(e: sp.Basic) -> sp.Basic:
         if common is not None:
             rest = [sp.MatMul(*(t.args[:-1] if side == -1 else t.args[1:])) for t in terms]
             rest = [r.args[0] if isinstance(r, sp.MatMul) and len(r.args) == 1 else r for r in rest]
-            inner = sp.MatAdd(*rest)
+            inner = sp.MatAdd(*sorted(rest, key=sp.default_sort_key))
             return sp.MatMul(inner, common) if side == -1 else sp.MatMul(common, inner)
     return sp.MatAdd(*terms)
 

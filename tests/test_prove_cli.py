@@ -152,3 +152,24 @@ def test_out_alone_writes_only_the_markdown_book(tmp_path, capsys, monkeypatch):
     assert out.read_text().startswith("# The symdl proof book")
     assert not (tmp_path / "symdl-report").exists()
     assert capsys.readouterr().out.splitlines()[-1] == f"Report: {out}"
+
+
+def test_progress_on_a_terminal_is_one_line_with_a_bar(monkeypatch):
+    import io
+
+    from symdl.commands import prove as command
+    from symdl.proofbook import Proof, ProofResult
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    p = Proof("t", "s", lambda: [], topic="a", name="b")
+    command._progress(ProofResult(p, "proved", seconds=0.5), 3, 10)
+    command._progress(ProofResult(p, "verified", cached=True), 10, 10)
+    text = terminal.getvalue()
+    assert text.count("\n") == 1 and text.endswith("(cached)\n")
+    assert "[######..............] [ 3/10] proved" in text
+    assert "[####################] [10/10] verified" in text

@@ -182,8 +182,10 @@ def _progress(result: ProofResult, done: int, total: int) -> None:
     line = f"[{done:>{width}}/{total}] {result.verdict:<9} {result.proof.key} ({source})"
     try:
         if sys.stderr.isatty():
+            filled = round(20 * done / total)
+            bar = "#" * filled + "." * (20 - filled)
             end = "\n" if done == total else ""
-            sys.stderr.write(f"\r\033[K{line}{end}")
+            sys.stderr.write(f"\r\033[K[{bar}] {line}{end}")
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()

@@ -118,3 +118,36 @@ def test_bad_input_is_a_clear_error():
         moment("tanh", 1.0, "cube")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="c ≤ 1"):
         cross_moment("tanh", 1, 1, 1.5)
+
+
+@pytest.mark.parametrize("text", ["erf(x)", "2*erf(3*x)", "x**3 - x", "x + x**2/2"])
+def test_expression_closed_forms(text):
+    # Williams (1997) for erf, Isserlis moments for polynomials — against quadrature
+    act = gaussian_activation(text)
+    assert act.family in ("erf", "polynomial")
+    for kind in KINDS:
+        exact = moment(act, 0.7, kind)
+        numeric = moment(act, 0.7, kind, method="quadrature")
+        assert exact.closed_form
+        assert abs(exact.value - numeric.value) <= 1e-27 * max(1, abs(exact.value))
+    for c in (-0.5, 0.3, 0.99):
+        for derivative in (False, True):
+            exact = cross_moment(act, 0.7, 1.4, c, derivative=derivative)
+            numeric = cross_moment(act, 0.7, 1.4, c, derivative=derivative, method="numeric")
+            assert exact.closed_form
+            assert abs(float(exact.value) - float(numeric.value)) <= numeric.error + 1e-14
+
+
+def test_expressions_without_closed_form_use_quadrature():
+    act = gaussian_activation("relu(x) - gelu(x)")
+    assert act.family == "" and act.kinks == (0.0,)
+    assert moment(act, 1.0).method == "quadrature"
+    with pytest.raises(ValueError, match="scalar in x alone"):
+        gaussian_activation("x*y")
+    with pytest.raises(TypeError, match="catalogue"):
+        gaussian_activation("erf(x)", alpha=1)
+
+
+def test_exact_zero_from_a_closed_form():
+    # asin(0) is SymPy's exact 0, evaluated through the fallback path
+    assert float(cross_moment("erf(x)", 1.0, 1.0, 0.0).value) == 0.0

@@ -82,7 +82,7 @@ def test_cli_variance_prints_the_api_numbers(capsys):
     code = main(["variance", "--activation", "relu", "--sigma-w2", "2", "--depth", "3"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "q* = 1.0, χ₁ = 1.0 (critical)" in out
+    assert "q* = 2.0, χ₁ = 1.0 (critical)" in out
     assert "q_l = q_1" in out
     p = propagate("relu", depth=3, sigma_w2=2.0)
     assert f"{p.layers[2].q:>14.8g}" in out
@@ -123,3 +123,17 @@ def test_phase_diagram_png(tmp_path):
 
     out = plot_phase_diagram("tanh", tmp_path / "phase.png", resolution=6)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_only_linear_recursions_get_a_closed_form_iterate():
+    assert propagate("elu", depth=2).closed_form == ""
+    assert (
+        propagate("relu", depth=2).closed_form
+        == "q_l = 2**(1 - l)*q_1; Var δ^l / Var δ^L = (1/2)^(L − l)"
+    )
+
+
+def test_cli_accepts_an_expression(capsys):
+    assert main(["init", "--activation", "erf(x)", "--precision", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "closed form" in out and "asin" in out

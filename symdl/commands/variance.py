@@ -100,7 +100,9 @@ def _run_variance(args: argparse.Namespace) -> int:
     profile = propagate(
         act, depth=args.depth, sigma_w2=sw, sigma_b2=sb, q0=args.q0, precision=args.precision
     )
-    mf = mean_field(act, sigma_w2=sw, sigma_b2=sb, q0=args.q0, precision=args.precision)
+    # the length map starts from the first layer's pre-activation variance
+    q1 = profile.layers[0].q
+    mf = mean_field(act, sigma_w2=sw, sigma_b2=sb, q0=q1, precision=args.precision)
     emit(
         f"variance through depth: {act}, σ_w² = {sw:g}, σ_b² = {sb:g}, q0 = {args.q0:g} "
         f"({profile.method})"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Literal, cast
 
 import mpmath
 import numpy as np
@@ -38,6 +38,8 @@ from symdl.catalog import ACTIVATIONS, Activation
 from symdl.catalog.entry import X
 from symdl.codegen import elementwise_function
 from symdl.errors import UnsupportedError
+from symdl.nodes import expand_catalog
+from symdl.parse import parse
 from symdl.verify.precise import Evaluator
 
 __all__ = [
@@ -106,7 +108,7 @@ class GaussianActivation:
         return dict(self.parameters)[name]
 
     def __str__(self) -> str:
-        if not self.parameters:
+        if not self.parameters or self.name not in ACTIVATIONS:
             return self.name
         inner = ", ".join(f"{k}={sp.N(v, 6)}" for k, v in self.parameters)
         return f"{self.name}({inner})"
@@ -135,6 +137,11 @@ def gaussian_activation(
         if parameters:
             raise TypeError("parameters are already fixed in a GaussianActivation")
         return activation
+    expression = isinstance(activation, str) and not activation.strip().isidentifier()
+    if expression and activation not in ACTIVATIONS:  # an expression in x, not a name
+        if parameters:
+            raise TypeError("parameters apply to catalogue activations, not expressions")
+        return _expression(str(activation))
     entry = activation if isinstance(activation, Activation) else ACTIVATIONS.get(activation)
     if entry.vector:
         raise UnsupportedError(
@@ -146,6 +153,24 @@ def gaussian_activation(
     values = tuple((p.name, exact.get(p.name, p.default)) for p in entry.parameters)
     kinks = tuple(sorted(set(_kinks(f)) | set(_kinks(d))))
     return GaussianActivation(entry.name, values, f, d, kinks, _FAMILIES.get(entry.name, ""))
+
+
+def _expression(text: str) -> GaussianActivation:
+    """An activation written in the input language as an expression in ``x``."""
+    expr = parse(text)
+    if getattr(expr, "is_Matrix", False) or not expr.free_symbols <= {X}:
+        raise ValueError(f"an activation expression must be a scalar in x alone, got {text!r}")
+    f = expand_catalog(expr)
+    d = expand_catalog(sp.diff(expr, X))
+    kinks = tuple(sorted(set(_kinks(f)) | set(_kinks(d))))
+    family, values = "", cast(tuple[tuple[str, sp.Expr], ...], ())
+    a, k = sp.Wild("a", exclude=[X]), sp.Wild("k", exclude=[X])
+    match = f.match(a * sp.erf(k * X))
+    if f.is_polynomial(X):
+        family = "polynomial"
+    elif match and match[a] != 0 and match[k] != 0:
+        family, values = "erf", (("scale", match[a]), ("rate", match[k]))
+    return GaussianActivation(text.strip(), values, f, d, kinks, family)
 
 
 def _exact(name: str, value: object) -> sp.Expr:
@@ -214,6 +239,27 @@ def closed_form(act: GaussianActivation, kind: str) -> sp.Expr | None:
             "derivative_cross": sp.Integer(1),
         }
         return table.get(kind)
+    if act.family == "polynomial":
+        return _isserlis(act, kind)
+    if act.family == "erf":
+        # Williams, "Computing with infinite networks" (NeurIPS 1997): the erf kernel
+        a, k2 = act.value("scale"), act.value("rate") ** 2
+        q12 = C * sp.sqrt(Q1 * Q2)
+        table = {
+            "mean": sp.Integer(0),
+            "square": a**2 * 2 / sp.pi * sp.asin(2 * k2 * Q / (1 + 2 * k2 * Q)),
+            "derivative_square": a**2 * 4 * k2 / sp.pi / sp.sqrt(1 + 4 * k2 * Q),
+            "cross": a**2
+            * 2
+            / sp.pi
+            * sp.asin(2 * k2 * q12 / sp.sqrt((1 + 2 * k2 * Q1) * (1 + 2 * k2 * Q2))),
+            "derivative_cross": a**2
+            * 4
+            * k2
+            / sp.pi
+            / sp.sqrt((1 + 2 * k2 * Q1) * (1 + 2 * k2 * Q2) - 4 * k2**2 * q12**2),
+        }
+        return table.get(kind)
     if act.family == "rectifier":
         # φ(x) = relu(x) − a·relu(−x); the pair (u₁, −u₂) has correlation −c
         a = act.value("alpha") if act.name != "relu" else sp.Integer(0)
@@ -245,12 +291,33 @@ def closed_form(act: GaussianActivation, kind: str) -> sp.Expr | None:
     return None
 
 
+def _isserlis(act: GaussianActivation, kind: str) -> sp.Expr:
+    """Polynomial moments: E[z^{2m}] = (2m − 1)!!, odd moments vanish (Isserlis 1918)."""
+    z1, z2 = sp.symbols("z_1 z_2", real=True)
+    f, d = act.expr, act.derivative
+    u, u1 = sp.sqrt(Q) * z1, sp.sqrt(Q1) * z1
+    u2 = sp.sqrt(Q2) * (C * z1 + sp.sqrt(1 - C**2) * z2)
+    integrand = {
+        "mean": f.xreplace({X: u}),
+        "square": f.xreplace({X: u}) ** 2,
+        "derivative_square": d.xreplace({X: u}) ** 2,
+        "cross": f.xreplace({X: u1}) * f.xreplace({X: u2}),
+        "derivative_cross": d.xreplace({X: u1}) * d.xreplace({X: u2}),
+    }[kind]
+    poly = sp.Poly(sp.expand(integrand), z1, z2)
+    total = sp.Integer(0)
+    for (i, j), coeff in poly.terms():
+        if i % 2 == 0 and j % 2 == 0:
+            total += coeff * sp.factorial2(i - 1) * sp.factorial2(j - 1)
+    return sp.expand(total)
+
+
 def _evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, object], precision: int) -> mpmath.mpf:
     try:
         return Evaluator(values, dps=precision)(expr)
     except UnsupportedError:  # acos: SymPy's own arbitrary-precision evaluation
         subs = {k: sp.Float(mpmath.mpf(v), precision + 10) for k, v in values.items()}
-        value = sp.N(expr.xreplace(subs), precision + 10)
+        value = sp.Float(sp.N(expr.xreplace(subs), precision + 10), precision + 10)
         with mpmath.workdps(precision):
             return +mpmath.mpf(value._mpf_)
 

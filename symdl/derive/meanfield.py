@@ -148,6 +148,9 @@ def mean_field(
 ) -> MeanField:
     r""":math:`q^*`, :math:`\chi_1`, :math:`c^*`, :math:`\chi_c` and the depth scales.
 
+    ``q0`` is the pre-activation variance the length map starts from (the first layer's);
+    the fixed point reported is the one reached from there.
+
     >>> mf = mean_field("tanh", sigma_w2=1.0, sigma_b2=0.0)
     >>> (float(mf.q_star), float(mf.chi_1), mf.phase)
     (0.0, 1.0, 'critical')

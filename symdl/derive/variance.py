@@ -226,6 +226,7 @@ def propagate(
     d2: list[float] = []
     d2_err: list[float] = []
     closed = closed_form(act, "square") is not None
+    linear = act.family in ("identity", "rectifier")  # E[φ²] ∝ q: the iterates solve exactly
     q, err = mpmath.mpf(gain[0] * q0 + sigma_b2), 0.0
     second: Expectation | None = None
     for layer in range(depth):
@@ -278,7 +279,7 @@ def propagate(
         v,
         layers,
         "closed form" if closed else _method(precision),
-        _iterate_formula(act, sigma_w2, sigma_b2) if closed and weight_variances is None else "",
+        _iterate_formula(act, sigma_w2, sigma_b2) if linear and weight_variances is None else "",
         precision,
         notes,
     )

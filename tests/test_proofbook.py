@@ -163,7 +163,8 @@ def test_cached_entries_are_json(tmp_path):
     write(tmp_path, "sample.py", SAMPLE)
     cache = ResultCache(tmp_path / "cache")
     run_proofs(discover(tmp_path), cache=cache)
-    entries = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("*.json")]
+    files = [p for p in (tmp_path / "cache").glob("*.json") if p.name != "timings.json"]
+    entries = [json.loads(p.read_text()) for p in files]
     assert sorted(e["verdict"] for e in entries) == ["proved", "refuted"]
 
 
@@ -259,3 +260,24 @@ def test_sigterm_stops_the_workers_too(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_longest_proofs_start_first_and_results_keep_their_order(tmp_path):
+    write(tmp_path, "sample.py", SAMPLE)
+    cache = ResultCache(tmp_path / "cache")
+    proofs = discover(tmp_path)
+    (tmp_path / "cache").mkdir()
+    hints = {"sample::right": 1.0, "sample::wrong": 9.0, "sample::broken": 5.0}
+    (tmp_path / "cache" / "timings.json").write_text(json.dumps(hints))
+    started = []
+    results = run_proofs(
+        proofs, jobs=1, timeout=60, cache=cache, progress=lambda r, *_: started.append(r)
+    )
+    # one job at a time: finishing order is starting order; no hint (empty) counts as longest
+    assert [r.proof.name for r in started] == ["empty", "wrong", "broken", "right"]
+    assert [r.proof.name for r in results] == ["right", "wrong", "broken", "empty"]
+    timings = cache.timings()
+    assert set(timings) == set(hints) | {"sample::empty"}
+    assert timings["sample::wrong"] == results[1].seconds
+    (tmp_path / "cache" / "timings.json").write_text("[1, 2]")
+    assert cache.timings() == {}

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = ["ResultCache", "default_cache_dir"]
 
 _DECISIVE = ("proved", "verified", "refuted")
 _FORMAT = "1"
+_TIMINGS = "timings.json"
 
 
 def default_cache_dir() -> Path:
@@ -84,14 +86,35 @@ class ResultCache:
             "reports": [json.loads(r.to_json()) for r in result.reports],
         }
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        _write_atomic(self.directory / f"{key}.json", json.dumps(data))
+
+    def timings(self) -> dict[str, float]:
+        """Seconds each proof (by ``topic::name``) took when it last ran, whatever its
+        content then: a hint for scheduling, never a result."""
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-            os.replace(tmp, self.directory / f"{key}.json")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            data = json.loads((self.directory / _TIMINGS).read_text(encoding="utf-8"))
+            return {str(k): float(v) for k, v in data.items()}
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {}
+
+    def record_timings(self, results: Sequence[ProofResult]) -> None:
+        """Remember how long the proofs that ran (not those read from the cache) took."""
+        fresh = {r.proof.key: r.seconds for r in results if not r.cached}
+        if not fresh:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.directory / _TIMINGS, json.dumps({**self.timings(), **fresh}))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _report(data: dict[str, Any]) -> Report:

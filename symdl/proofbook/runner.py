@@ -81,6 +81,9 @@ def run_proofs(
         if progress is not None:
             progress(result, len(results), len(proofs))
 
+    if cache is not None:  # the longest first, so that no long proof starts last
+        known = cache.timings()
+        todo.sort(key=lambda i: -known.get(proofs[i].key, math.inf))
     forking = "fork" in multiprocessing.get_all_start_methods()
     if forking and (jobs > 1 or timeout is not None):
         _run_forked(proofs, todo, jobs, timeout, finished)
@@ -88,7 +91,10 @@ def run_proofs(
         for i in todo:
             start = time.perf_counter()
             finished(i, _result(proofs[i], _attempt(proofs[i].fn), start))
-    return [results[i] for i in range(len(proofs))]
+    ordered = [results[i] for i in range(len(proofs))]
+    if cache is not None:
+        cache.record_timings(ordered)
+    return ordered
 
 
 def _attempt(fn: Callable[[], Any]) -> tuple[str, tuple[Report, ...], str]:

@@ -96,3 +96,13 @@ def test_bad_input():
     with pytest.raises(ValueError, match="φ\\(0\\) ≠ 0"):
         critical_point("sigmoid", 0.0, precision=15)
     assert mpmath.isinf(fixed_point("identity", sigma_w2=2.0, sigma_b2=0.0)[0])
+
+
+def test_a_crawl_toward_zero_is_not_a_fixed_point():
+    # hard_tanh at σ_w² = 1 shrinks q by about q·e^{−1/(2q)} a layer: the iteration stalls
+    # far from 0 in float64, but the only fixed point is q* = 0 (a positive one would need
+    # E[(u² − 1); |u| > 1] = 0)
+    mf = mean_field("hard_tanh", sigma_w2=1.0, sigma_b2=0.0, precision=15)
+    assert mf.q_star == 0 and mf.phase == "critical"
+    mf = mean_field("relu6", sigma_w2=2.0, sigma_b2=0.0, precision=15)
+    assert mf.q_star == 0 and any("sub-geometrically" in n for n in mf.notes)

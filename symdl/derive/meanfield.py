@@ -41,6 +41,7 @@ from symdl.derive.gaussian import (
     square_float64,
 )
 from symdl.derive.variance import correlation_map, moment_slope, variance_slope
+from symdl.errors import UnsupportedError
 
 __all__ = ["CriticalPoint", "MeanField", "critical_line", "critical_point", "mean_field"]
 
@@ -80,7 +81,7 @@ def _locate(act: GaussianActivation, sw: float, sb: float, q0: float) -> float:
     # iterated to the end
     zero_attracts = (
         sb == 0
-        and float(moment(act, 0, "square", precision=15).value) == 0
+        and abs(float(moment(act, 0, "square", precision=15).value)) < 1e-20
         and sw * float(moment(act, 0, "derivative_square", precision=15).value) <= 1
     )
     q = q0
@@ -93,7 +94,16 @@ def _locate(act: GaussianActivation, sw: float, sb: float, q0: float) -> float:
         if abs(new - q) <= 1e-13 * q:
             return new
         q = new
-    return q
+    # still moving after 3000 layers: a crawl toward 0 (hard_tanh at σ_w² = 1 shrinks q by
+    # about q·e^{−1/(2q)} a layer) ends at q* = 0, the only fixed point below a decreasing
+    # trajectory unless the map touches the diagonal tangentially; anything else is not
+    # certified
+    if zero_attracts and new < q0:
+        return 0.0
+    raise UnsupportedError(
+        f"the length map of {act} at σ_w² = {sw:g}, σ_b² = {sb:g} has not converged after "
+        f"3000 layers from q = {q0:g} (last q = {new:.6g})"
+    )
 
 
 def fixed_point(
@@ -180,6 +190,8 @@ def mean_field(
         slope = float(chi_1)
         notes.append("q* = 0: every input collapses to zero length")
     xi_q = _scale(slope)
+    if math.isinf(xi_q):
+        notes.append("the length map's slope at q* is 1: q* is approached sub-geometrically")
     tol = max(chi_error, 10.0 ** (2 - precision))
     if abs(chi_1 - 1) <= tol:
         phase, c_star, c_error, chi_c = "critical", 1.0, 0.0, float(chi_1)

@@ -101,8 +101,8 @@ def gd_optimal_step():
         "Polyak's iteration x' = x − α∇f(x) + β(x − x₋) on a quadratic has, per eigenvalue "
         "λ, the characteristic polynomial z² − (1 + β − αλ)z + β. With α = 4/(√L + √μ)² "
         "and β = ((√L − √μ)/(√L + √μ))², its discriminant is α²(λ − μ)(λ − L) ≤ 0 on "
-        "[μ, L], so both roots are complex (or double) with |z|² = β: every eigen-component "
-        "contracts at rate √β = (√κ − 1)/(√κ + 1), κ = L/μ."
+        "[μ, L], so both roots are complex (double at λ = μ and λ = L) with |z|² = β: every "
+        "eigen-component contracts at the asymptotic rate √β = (√κ − 1)/(√κ + 1), κ = L/μ."
     ),
     references=[
         "Polyak, Some methods of speeding up the convergence of iteration methods, "
@@ -216,7 +216,7 @@ def sgd_l2_is_weight_decay():
     statement=(
         "With Adam's preconditioner P = 1/(√v̂ + ε) (entrywise), the L2 step is "
         "ηP(g + λθ) while decoupled weight decay (AdamW) is ηPg + ηλθ; they differ by "
-        "ηλθ(P − 1), which vanishes only where P = 1: weights with a large gradient "
+        "ηλθ(P − 1), which for λθ ≠ 0 vanishes only where P = 1: weights with a large gradient "
         "history (small P) are decayed less under L2."
     ),
     references=["Loshchilov & Hutter, Decoupled Weight Decay Regularization (ICLR 2019), Prop. 2"],

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -14,6 +14,7 @@ from symdl.codegen import elementwise_function, numpy_function
 from symdl.kernels import normal_cdf
 from symdl.nodes import ndtr, sigmoid, softplus
 from symdl.stable import stabilize
+from symdl.strategies import expressions, points
 from symdl.verify.stability import probe
 
 x = sp.Symbol("x", real=True)
@@ -120,3 +121,21 @@ def test_piecewise_propagates_nan_and_stays_quiet():
     elu = sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True))
     with np.errstate(all="raise"):  # exp(1e4) in the unused branch must not overflow loudly
         assert numpy_function(elu, ["x"])(np.array([1e4]))[0] == 1e4
+
+
+@given(text=expressions(max_depth=3), data=st.data())
+def test_stabilize_keeps_random_functions_and_is_idempotent(text, data):
+    import mpmath
+
+    from symdl.parse import parse
+    from symdl.verify.precise import Evaluator
+
+    f = parse(text)
+    once = stabilize(f)
+    assert stabilize(once) == once
+    assume(f.free_symbols)
+    (v,) = f.free_symbols
+    at = data.draw(points(f, min_value=-30.0, max_value=30.0), label="x")
+    with mpmath.workdps(40):
+        want, got = (Evaluator({v: at}, dps=40)(e) for e in (f, once))
+        assert abs(got - want) <= mpmath.mpf(10) ** -30 * max(1, abs(want))

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from symdl.errors import ShapeError, UnknownNameError
+from symdl.strategies import shapes as array_shapes
 from symdl.verify.diagnose import KINDS, Finding, describe_factor, diagnose
 
 RTOL = 1e-8
@@ -322,8 +323,10 @@ _ELEMENTS = st.one_of(
 
 
 @st.composite
-def _gradients(draw, shapes=tuple(SHAPES)):
-    shape = draw(st.sampled_from(shapes))
+def _gradients(draw, shapes=None):
+    # any scalar, vector or matrix shape (symdl's own strategy), or one of ``shapes``
+    strategy = array_shapes(max_side=6) if shapes is None else st.sampled_from(shapes)
+    shape = draw(strategy)
     n = draw(st.integers(1, 3))
     return [draw(arrays(np.float64, shape, elements=_ELEMENTS)) for _ in range(n)]
 

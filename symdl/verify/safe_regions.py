@@ -130,6 +130,8 @@ def _analyse(expr: sp.Expr, var: sp.Symbol, avoid_kinks: bool) -> tuple[sp.Set, 
     for c in conditions([expr]):
         if c.kind == "kink" and not avoid_kinks:
             continue
+        if c.kind != "kink" and (c.expr.is_positive or c.expr.is_negative):
+            continue  # 1 + b**2 > 0 everywhere: no edge, nothing to solve
         if c.kind == "positive":
             where = sp.solveset(c.expr > 0, var, domain=sp.S.Reals)
             domain = sp.Intersection(domain, where)

@@ -151,3 +151,11 @@ def test_expressions_without_closed_form_use_quadrature():
 def test_exact_zero_from_a_closed_form():
     # asin(0) is SymPy's exact 0, evaluated through the fallback path
     assert float(cross_moment("erf(x)", 1.0, 1.0, 0.0).value) == 0.0
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "swish", "mish", "elu"])
+def test_float64_rules_are_stable_at_huge_variance(name):
+    # the stable NumPy forms: no overflow warning (an error under this suite's settings)
+    for q in (1e4, 1e10):
+        assert math.isfinite(float(moment_float64(name, q, "square").value))
+        assert math.isfinite(float(cross_moment(name, q, q, 0.5).value))

@@ -528,7 +528,7 @@ def _gauss_legendre_1d(
 @cache
 def _numpy(act: GaussianActivation, derivative: bool) -> Callable[[np.ndarray], np.ndarray]:
     expr = act.derivative if derivative else act.expr
-    return elementwise_function(sp.N(expr, 20), X, name=act.name)  # type: ignore[return-value]
+    return elementwise_function(expr, X, name=act.name)  # type: ignore[return-value]
 
 
 def _gauss_legendre_2d(

@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 from scipy import stats
 
 from symdl.catalog import Activation
@@ -103,8 +102,8 @@ def simulate(
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if prediction is None:
         prediction = propagate(act, depth=depth, sigma_w2=sigma_w2, sigma_b2=sigma_b2, q0=q0)
-    f = elementwise_function(sp.N(act.expr, 20), X, name=act.name)
-    df = elementwise_function(sp.N(act.derivative, 20), X, name=act.name + "_grad")
+    f = elementwise_function(act.expr, X, name=act.name)
+    df = elementwise_function(act.derivative, X, name=act.name + "_grad")
     forward = np.empty((networks, depth))
     backward = np.empty((networks, depth))
     for s in range(networks):

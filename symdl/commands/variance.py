@@ -199,8 +199,11 @@ def _run_init(args: argparse.Namespace) -> int:
     d = args.precision
     emit(f"initialisation for {act} at Var z = {args.q:g}, σ_b² = {args.sigma_b2:g} "
          f"({init.method}, {d} digits):")  # fmt: skip
-    emit(f"  forward  σ_w² = {mpmath.nstr(init.forward_sigma_w2, d)}  (Var W = σ_w²/n_in)")
-    emit(f"  backward σ_w² = {mpmath.nstr(init.backward_sigma_w2, d)}")
+    emit(f"  forward  σ_w² = {mpmath.nstr(init.forward_sigma_w2, d)}  (± {init.forward_error:.0e}; "
+         "Var W = σ_w²/n_in)")  # fmt: skip
+    emit(
+        f"  backward σ_w² = {mpmath.nstr(init.backward_sigma_w2, d)}  (± {init.backward_error:.0e})"
+    )
     emit("derivation:")
     for step in init.derivation:
         emit(f"  {step}")

@@ -1,16 +1,21 @@
-"""Derivatives of activation functions, in the form textbooks write them."""
+"""Derivatives of activation functions, in the form textbooks write them.
+
+Some are also derived step by step: each step names its rule and is checked on its own.
+"""
 
 from symdl import check_derivative, check_identity, proof
+from symdl.derive.steps import derive
 
 
 @proof(
     "Sigmoid derivative",
-    statement="σ'(x) = σ(x)(1 − σ(x)) for σ(x) = 1/(1 + e^{−x}).",
+    statement="σ'(x) = σ(x)(1 − σ(x)) for σ(x) = 1/(1 + e^{−x}), derived step by step.",
     references=["Goodfellow, Bengio, Courville, Deep Learning (2016), §6.3.2"],
     tags=["activation", "sigmoid"],
 )
 def sigmoid_derivative():
-    return check_derivative("sigmoid(x)", "x", "sigmoid(x)*(1 - sigmoid(x))")
+    steps = derive("sigmoid(x)", "x")
+    return [steps, check_derivative("sigmoid(x)", "x", "sigmoid(x)*(1 - sigmoid(x))")]
 
 
 @proof(
@@ -33,11 +38,11 @@ def tanh_is_rescaled_sigmoid():
 
 @proof(
     "Softplus derivative is the sigmoid",
-    statement="d/dx log(1 + e^x) = σ(x).",
+    statement="d/dx log(1 + e^x) = σ(x), derived step by step.",
     tags=["activation", "softplus"],
 )
 def softplus_derivative():
-    return check_derivative("softplus(x)", "x", "sigmoid(x)")
+    return [derive("softplus(x)", "x"), check_derivative("softplus(x)", "x", "sigmoid(x)")]
 
 
 @proof(
@@ -69,7 +74,8 @@ def swish_derivative():
     tags=["activation", "gelu"],
 )
 def gelu_derivative():
-    return check_derivative("gelu(x)", "x", "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)")
+    claim = "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)"
+    return [derive("gelu(x)", "x"), check_derivative("gelu(x)", "x", claim)]
 
 
 @proof(

@@ -1,6 +1,7 @@
 """Gradients of the standard losses with respect to predictions and logits."""
 
 from symdl import check_derivative, check_identity, proof
+from symdl.derive.steps import derive
 
 
 @proof(
@@ -35,9 +36,8 @@ def softmax_cross_entropy_gradient():
     tags=["loss", "cross-entropy", "sigmoid"],
 )
 def bce_logits_gradient():
-    return check_derivative(
-        "-y*log(sigmoid(z)) - (1 - y)*log(1 - sigmoid(z))", "z", "sigmoid(z) - y"
-    )
+    loss = "-y*log(sigmoid(z)) - (1 - y)*log(1 - sigmoid(z))"
+    return [derive(loss, "z"), check_derivative(loss, "z", "sigmoid(z) - y")]
 
 
 @proof(

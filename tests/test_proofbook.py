@@ -281,3 +281,29 @@ def test_the_longest_proofs_start_first_and_results_keep_their_order(tmp_path):
     assert timings["sample::wrong"] == results[1].seconds
     (tmp_path / "cache" / "timings.json").write_text("[1, 2]")
     assert cache.timings() == {}
+
+
+STEPS = """
+from symdl import check_derivative, proof
+from symdl.derive.steps import derive
+
+@proof("gelu by steps", statement="step by step")
+def gelu_steps():
+    return [derive("gelu(x)", "x"), check_derivative("x**2", "x", "2*x")]
+"""
+
+
+def test_derivations_are_checked_and_kept_as_records_through_pool_and_cache(tmp_path):
+    folder = tmp_path / "proofs"
+    folder.mkdir()
+    write(folder, "steps.py", STEPS)
+    cache = ResultCache(tmp_path / "cache")
+    # gelu's derivation holds catalogue nodes that do not pickle: records cross the pipe
+    (result,) = run_proofs(discover(folder), jobs=1, timeout=120, cache=cache)
+    assert result.verdict == "proved", result.error
+    (record,) = result.derivations
+    assert record.verdict == "proved" and record.sentence.startswith("Proved")
+    assert "aligned" in record.markdown and record.latex.startswith(r"\begin{align*}")
+    assert len(result.reports) == 2  # the check, and the derivation's final claim
+    (again,) = run_proofs(discover(folder), cache=cache)
+    assert again.cached and again.derivations == result.derivations

@@ -133,9 +133,37 @@ def test_latex_document_is_ascii_and_balanced(tmp_path):
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex on PATH")
 def test_the_pdf_compiles(tmp_path, capsys):
     (tmp_path / "proofs").mkdir()
-    (tmp_path / "proofs" / "calculus.py").write_text(textwrap.dedent(BOOK))
+    steps = (
+        "\nfrom symdl.derive.steps import derive\n\n"
+        "@proof('steps', statement='by steps')\n"
+        "def steps():\n"
+        "    return derive('sigmoid(x)', 'x')\n"
+    )
+    (tmp_path / "proofs" / "calculus.py").write_text(textwrap.dedent(BOOK) + steps)
     out = tmp_path / "report"
     code = main(["prove", str(tmp_path / "proofs"), "-o", str(out), "--format", "pdf"])
     assert code == 1  # the book has a refuted proof; the PDF is written all the same
     assert (out / "book.pdf").read_bytes().startswith(b"%PDF")
     assert "pdflatex failed" not in capsys.readouterr().err
+
+
+def test_derivations_are_typeset_offline(tmp_path):
+    from symdl.proofbook import DerivationRecord
+
+    record = DerivationRecord(
+        "proved",
+        "Proved: every step and the final claim were checked.",
+        "$$\\begin{aligned} a &= b \\end{aligned}$$",
+        "\\begin{align*}\na &= b && \\text{(1) a rule}\\quad \\checkmark\n\\end{align*}",
+        "\\begin{aligned} a &= b < c \\end{aligned}",
+    )
+    p = Proof("Steps", "s", lambda: [], topic="calculus", name="steps")
+    rs = [ProofResult(p, "proved", derivations=(record,))]
+    html = render_html(rs)
+    assert "renderMathInElement" in html and "katex" in html
+    assert '<div class="derivation">$$\\begin{aligned} a &amp;= b &lt; c' in html
+    for fetch in ("<link", "<script src", "url(http", "@import"):
+        assert fetch not in html
+    assert "katex" not in render_html(results(tmp_path))  # no derivation: no KaTeX
+    assert record.markdown in render_markdown(rs)
+    assert record.latex in render_latex(rs)

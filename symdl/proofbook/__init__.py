@@ -8,12 +8,13 @@ time budget each and a cache of unchanged results (:mod:`symdl.proofbook.runner`
 :func:`symdl.render.report_html.render_html` write the report.
 """
 
-from symdl.proofbook.book import Proof, ProofResult, discover, proof, select
+from symdl.proofbook.book import DerivationRecord, Proof, ProofResult, discover, proof, select
 from symdl.proofbook.cache import ResultCache, default_cache_dir
 from symdl.proofbook.runner import default_jobs, run_proofs
 from symdl.render.report_markdown import render_markdown
 
 __all__ = [
+    "DerivationRecord",
     "Proof",
     "ProofResult",
     "ResultCache",

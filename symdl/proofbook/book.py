@@ -1,9 +1,10 @@
 """Proofs as data: the :func:`proof` decorator, discovery in files, and selection.
 
 A proof is a function in a ``.py`` file, decorated with :func:`proof`, that takes no
-arguments and returns a :class:`~symdl.verify.report.Report` (or a sequence of them, all
-of which must hold). Files are imported by path, in sorted order; a file whose name
-starts with ``_`` is a shared module of the proofs folder, not a topic.
+arguments and returns a :class:`~symdl.verify.report.Report` or a
+:class:`~symdl.derivation.Derivation` (or a sequence of them, all of which must hold).
+Files are imported by path, in sorted order; a file whose name starts with ``_`` is a
+shared module of the proofs folder, not a topic.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symdl.derivation import Derivation
 from symdl.verify.report import Report
 
-__all__ = ["Proof", "ProofResult", "discover", "proof", "select"]
+__all__ = ["DerivationRecord", "Proof", "ProofResult", "discover", "proof", "select"]
 
 #: Verdicts from weakest to strongest; a proof's verdict is the weakest of its reports.
 ORDER = ("error", "refuted", "undecided", "verified", "proved")
@@ -35,7 +37,7 @@ class Proof:
 
     title: str
     statement: str
-    fn: Callable[[], Report | Sequence[Report]]
+    fn: Callable[[], Report | Derivation | Sequence[Report | Derivation]]
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     topic: str = ""
@@ -56,6 +58,8 @@ class ProofResult:
     ``verdict`` is a Report verdict, or ``error`` for a proof that raised (``error``
     then holds the exception). ``note`` explains an ``undecided`` that no report gave
     (the proof's time budget ran out); ``cached`` marks a result read from the cache.
+    ``derivations`` are the step-by-step derivations the proof returned, checked and
+    rendered; the check of each one's final claim is among ``reports``.
     """
 
     proof: Proof
@@ -65,10 +69,36 @@ class ProofResult:
     seconds: float = 0.0
     note: str = ""
     cached: bool = False
+    derivations: tuple[DerivationRecord, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.verdict in ("proved", "verified")
+
+
+@dataclass(frozen=True)
+class DerivationRecord:
+    """A checked step-by-step derivation as the report shows it: its verdict, the sentence
+    on its standing, and its steps as Markdown, as a LaTeX ``align*`` environment and as
+    the bare ``aligned`` block that KaTeX typesets in the HTML report.
+
+    Derivations hold SymPy objects that do not all cross process boundaries; records are
+    plain text, so workers can return them and the cache can keep them.
+    """
+
+    verdict: str
+    sentence: str
+    markdown: str
+    latex: str
+    align: str
+
+    @classmethod
+    def of(cls, derivation: Derivation) -> DerivationRecord:
+        """The record of ``derivation``, checked first if it was not."""
+        from symdl.render.latex import align_block, verdict_sentence
+
+        d = derivation if derivation.checked else derivation.verify()
+        return cls(d.verdict, verdict_sentence(d), d.markdown(), d.latex(), align_block(d))
 
 
 def proof(

@@ -4,7 +4,8 @@ A result is reusable when nothing it depends on changed: the proof's file, the s
 ``_*.py`` modules beside it, every source file of symdl, and the versions of Python and
 of the libraries symdl computes with. Only decisive results (``proved``, ``verified``,
 ``refuted``) are stored: an ``undecided`` or an ``error`` may depend on the machine's
-load or the time budget, so it is run again. Entries are JSON files written atomically
+load or the time budget, so it is run again. Step-by-step derivations are kept as their
+rendered records. Entries are JSON files written atomically
 (a temporary file renamed into place), so an interrupted run never leaves half an entry.
 """
 
@@ -17,7 +18,7 @@ import os
 import platform
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,13 @@ import numpy as np
 import scipy
 import sympy as sp
 
-from symdl.proofbook.book import Proof, ProofResult
+from symdl.proofbook.book import DerivationRecord, Proof, ProofResult
 from symdl.verify.report import Entry, Evidence, Kink, Report
 
 __all__ = ["ResultCache", "default_cache_dir"]
 
 _DECISIVE = ("proved", "verified", "refuted")
-_FORMAT = "1"
+_FORMAT = "2"
 _TIMINGS = "timings.json"
 
 
@@ -68,8 +69,14 @@ class ResultCache:
         try:
             data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
             reports = tuple(_report(r) for r in data["reports"])
+            derivations = tuple(DerivationRecord(**d) for d in data["derivations"])
             return ProofResult(
-                proof, data["verdict"], reports, seconds=float(data["seconds"]), cached=True
+                proof,
+                data["verdict"],
+                reports,
+                seconds=float(data["seconds"]),
+                cached=True,
+                derivations=derivations,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -84,6 +91,7 @@ class ResultCache:
             "verdict": result.verdict,
             "seconds": result.seconds,
             "reports": [json.loads(r.to_json()) for r in result.reports],
+            "derivations": [asdict(d) for d in result.derivations],
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.directory / f"{key}.json", json.dumps(data))

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from symdl.proofbook.book import Proof, ProofResult, weakest
+from symdl.derivation import Derivation
+from symdl.proofbook.book import DerivationRecord, Proof, ProofResult, weakest
 from symdl.proofbook.cache import ResultCache
 from symdl.verify.report import Report
 
@@ -97,21 +98,40 @@ def run_proofs(
     return ordered
 
 
-def _attempt(fn: Callable[[], Any]) -> tuple[str, tuple[Report, ...], str]:
-    """(verdict, reports, error) of calling a proof function."""
+_Outcome = tuple[str, tuple[Report, ...], tuple[DerivationRecord, ...], str]
+
+
+def _attempt(fn: Callable[[], Any]) -> _Outcome:
+    """(verdict, reports, derivations, error) of calling a proof function; derivations
+    are checked here when the proof did not check them, and their final claims' reports
+    join the reports."""
     try:
         out = fn()
-        reports = (out,) if isinstance(out, Report) else tuple(out)
-        if not reports or not all(isinstance(r, Report) for r in reports):
-            raise TypeError("a proof must return a Report or a non-empty sequence of Reports")
-        return weakest([r.verdict for r in reports]), reports, ""
+        items = (out,) if isinstance(out, (Report, Derivation)) else tuple(out)
+        if not items or not all(isinstance(i, (Report, Derivation)) for i in items):
+            raise TypeError(
+                "a proof must return a Report or a Derivation, or a non-empty sequence of them"
+            )
+        checked = [(i if i.checked else i.verify()) for i in items if isinstance(i, Derivation)]
+        reports = tuple(i for i in items if isinstance(i, Report))
+        reports += tuple(d.final for d in checked if d.final is not None)
+        records = tuple(DerivationRecord.of(d) for d in checked)
+        verdicts = [r.verdict for r in reports] + [d.verdict for d in records]
+        return weakest(verdicts), reports, records, ""
     except Exception as err:  # a broken proof is reported, the book goes on
-        return "error", (), f"{type(err).__name__}: {err}"
+        return "error", (), (), f"{type(err).__name__}: {err}"
 
 
-def _result(p: Proof, outcome: tuple[str, tuple[Report, ...], str], start: float) -> ProofResult:
-    verdict, reports, error = outcome
-    return ProofResult(p, verdict, reports, error=error, seconds=time.perf_counter() - start)
+def _result(p: Proof, outcome: _Outcome, start: float) -> ProofResult:
+    verdict, reports, derivations, error = outcome
+    return ProofResult(
+        p,
+        verdict,
+        reports,
+        error=error,
+        seconds=time.perf_counter() - start,
+        derivations=derivations,
+    )
 
 
 @dataclass
@@ -199,9 +219,10 @@ def _work(sender: Connection, fn: Callable[[], Any], timeout: float | None) -> N
         try:
             sender.send(outcome)
         except Exception as err:  # a report that does not pickle
-            sender.send(("error", (), f"could not return the reports: {err}"))
+            sender.send(("error", (), (), f"could not return the reports: {err}"))
     except BaseException as err:
-        sender.send(("error", (), f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"))
+        trace = traceback.format_exc(limit=3)
+        sender.send(("error", (), (), f"{type(err).__name__}: {err}\n{trace}"))
     finally:
         sender.close()
         os._exit(0)
@@ -209,13 +230,16 @@ def _work(sender: Connection, fn: Callable[[], Any], timeout: float | None) -> N
 
 def _collect(r: _Running, p: Proof, elapsed: float) -> ProofResult:
     try:
-        verdict, reports, error = r.receiver.recv()
+        verdict, reports, derivations, error = r.receiver.recv()
     except (EOFError, OSError):
         code = r.process.exitcode
-        verdict, reports, error = "error", (), f"the worker died without answering ({code})"
+        verdict, reports, derivations = "error", (), ()
+        error = f"the worker died without answering ({code})"
     r.process.join()
     r.receiver.close()
-    return ProofResult(p, verdict, tuple(reports), error=error, seconds=elapsed)
+    return ProofResult(
+        p, verdict, tuple(reports), error=error, seconds=elapsed, derivations=derivations
+    )
 
 
 def _stop(r: _Running) -> None:

@@ -1,10 +1,11 @@
-"""The proof book as one self-contained HTML page: no script, no font, no network.
+"""The proof book as one self-contained HTML page: nothing is fetched from the network.
 
 A table of contents by topic, a summary table with verdict badges, then each proof: its
-statement, tags and references, and for each check the claim and an evidence table; a
-check that did not hold shows its full report (counterexample, entries, diagnosis).
-Formulas are shown as Unicode text in a monospace face. Everything taken from a proof
-or a report is HTML-escaped.
+statement, tags and references, its step-by-step derivations typeset by KaTeX (inlined,
+with its fonts, only when the book has a derivation), and for each check the claim and
+an evidence table; a check that did not hold shows its full report (counterexample,
+entries, diagnosis). Statements are Unicode text. Everything taken from a proof or a
+report is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
+from symdl.render.html import katex_head
 from symdl.render.report_markdown import by_topic, evidence_row, summary, topic_title
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 0.85rem; }
 pre { background: #f7f7f4; padding: 0.5rem; overflow-x: auto; }
 .claim { margin-top: 0.8rem; }
+div.derivation { overflow-x: auto; }
 a { color: #2f5d8a; }
 p.intro { font-style: italic; color: #333; }
 """
@@ -74,7 +77,9 @@ def render_html(results: Sequence[ProofResult]) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>The symdl proof book</title>",
-        f"<style>{_STYLE}</style></head><body><main>",
+        f"<style>{_STYLE}</style>",
+        *_math_head(results),
+        "</head><body><main>",
         "<h1>The symdl proof book</h1>",
         f"<p>{escape(summary(results))} Every claim below was checked by symdl: "
         "<b>proved</b> means a symbolic computation showed the difference is identically "
@@ -99,6 +104,23 @@ def render_html(results: Sequence[ProofResult]) -> str:
             out += _proof_section(r)
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
+
+
+_RENDER_MATH = """
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("div.derivation").forEach(function (el) {
+    renderMathInElement(el, {delimiters: [{left: "$$", right: "$$", display: true}],
+                             throwOnError: false});
+  });
+});
+"""
+
+
+def _math_head(results: Sequence[ProofResult]) -> list[str]:
+    """KaTeX, inlined, only when some proof shows a derivation's math."""
+    if not any(r.derivations for r in results):
+        return []
+    return [katex_head(), f"<script>{_RENDER_MATH}</script>"]
 
 
 def _summary_table(results: Sequence[ProofResult]) -> list[str]:
@@ -137,6 +159,11 @@ def _proof_section(r: ProofResult) -> list[str]:
         out.append(f"<p><b>Error:</b> <code>{escape(r.error)}</code></p>")
     if r.note:
         out.append(f"<p><b>Note:</b> {escape(r.note)}</p>")
+    for d in r.derivations:
+        out += [
+            f'<p class="meta">{escape(d.sentence)}</p>',
+            f'<div class="derivation">$${escape(d.align)}$$</div>',
+        ]
     for i, rep in enumerate(r.reports, 1):
         out += _check(i, rep)
     out.append("</section>")

@@ -296,6 +296,8 @@ def _proof(r: ProofResult) -> list[str]:
         out.append(r"\textbf{Error:} " + _code(r.error) + "\n")
     if r.note:
         out.append(r"\textbf{Note:} " + tex_text(r.note) + "\n")
+    for d in r.derivations:
+        out += [tex_text(d.sentence) + "\n", d.latex]
     for i, rep in enumerate(r.reports, 1):
         out += _check(i, rep)
     return out

@@ -1,8 +1,9 @@
 """The proof book as Markdown: a summary, a table of contents by topic, then each proof.
 
-Each proof shows its statement, tags and references, and for every check its claim and
-an evidence table (method, outcome, points, worst relative error, tolerance); a check
-that did not hold shows the full report (counterexample, worst entries, diagnosis).
+Each proof shows its statement, tags and references, its step-by-step derivations (math
+in ``$$`` blocks), and for every check its claim and an evidence table (method, outcome,
+points, worst relative error, tolerance); a check that did not hold shows the full report
+(counterexample, worst entries, diagnosis).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def _proof_section(r: ProofResult) -> list[str]:
         lines += ["", f"Error: `{r.error}`"]
     if r.note:
         lines += ["", f"Note: {r.note}"]
+    for d in r.derivations:
+        lines += ["", d.markdown]
     for i, rep in enumerate(r.reports, 1):
         lines += ["", f"**Check {i}: {rep.verdict}** — `{rep.claim}`", ""]
         lines += ["| method | outcome | detail | points | worst rel err | tolerance |"]

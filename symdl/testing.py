@@ -164,7 +164,8 @@ def _sample(
         lo, hi = bounded[int(rng.integers(len(bounded)))]
         if len(out) % 2 and lo < hi:
             # log-uniform magnitude: small and large points both occur
-            a, b = max(abs(lo), abs(hi)), max(min(abs(lo), abs(hi)), 1e-3)
+            a = max(abs(lo), abs(hi))
+            b = 1e-3 if lo < 0 < hi else max(min(abs(lo), abs(hi)), 1e-3)
             x = float(np.exp(rng.uniform(np.log(min(a, b)), np.log(max(a, b)))))
             x = x if lo <= x <= hi else -x
             out.append(x if lo <= x <= hi else float(rng.uniform(lo, hi)))

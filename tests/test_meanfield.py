@@ -45,11 +45,11 @@ def test_rectifiers_are_critical_only_without_bias():
 def test_fixed_point_is_a_fixed_point():
     from symdl.derive.gaussian import moment
 
-    for name, sw, sb in (("tanh", 1.5, 0.05), ("gelu", 2.0, 0.1)):
-        q, err = fixed_point(name, sigma_w2=sw, sigma_b2=sb, precision=20)
+    for name, sw, sb in (("tanh", 1.5, 0.05), ("hard_tanh", 2.0, 0.1)):
+        q, err = fixed_point(name, sigma_w2=sw, sigma_b2=sb, precision=18)
         with mpmath.workdps(30):
             image = sw * moment(name, q, "square", precision=25).value + sb
-            assert abs(image - q) <= err and err < 1e-18
+            assert abs(image - q) <= err and err < 1e-16
 
 
 def test_chaotic_phase_has_a_stable_correlation_below_one():

@@ -137,3 +137,10 @@ def test_cli_accepts_an_expression(capsys):
     assert main(["init", "--activation", "erf(x)", "--precision", "20"]) == 0
     out = capsys.readouterr().out
     assert "closed form" in out and "asin" in out
+
+
+def test_cli_variance_when_the_mean_field_is_undecided(capsys):
+    # ELU at σ_w² = 2 grows sub-geometrically: no certified q*, but the layers stand
+    assert main(["variance", "--activation", "elu", "--sigma-w2", "2", "--depth", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "mean field: undecided — the length map" in out and "    3  " in out

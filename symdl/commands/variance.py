@@ -9,6 +9,7 @@ from typing import Any
 import mpmath
 
 from symdl.commands._common import UsageError, emit, pairs
+from symdl.errors import UnsupportedError
 
 __all__ = ["register"]
 
@@ -102,7 +103,10 @@ def _run_variance(args: argparse.Namespace) -> int:
     )
     # the length map starts from the first layer's pre-activation variance
     q1 = profile.layers[0].q
-    mf = mean_field(act, sigma_w2=sw, sigma_b2=sb, q0=q1, precision=args.precision)
+    try:
+        mf: Any = mean_field(act, sigma_w2=sw, sigma_b2=sb, q0=q1, precision=args.precision)
+    except UnsupportedError as err:  # the layer table stands on its own
+        mf = str(err)
     emit(
         f"variance through depth: {act}, σ_w² = {sw:g}, σ_b² = {sb:g}, q0 = {args.q0:g} "
         f"({profile.method})"
@@ -177,6 +181,8 @@ def _interval(check: Any) -> str:
 
 
 def _mean_field_line(mf: Any) -> str:
+    if isinstance(mf, str):
+        return f"mean field: undecided — {mf}"
     if mf.phase == "divergent":
         return "mean field: the length map diverges (no finite q*)"
     return (

@@ -219,10 +219,12 @@ def check_layer(
     the gradient of each name in ``spec.wrt`` (one array, or a tuple in that order).
     Declared vectors (``"n"``) are 1-D arrays, matrices 2-D, scalars floats; the output of
     a vector layer and its upstream gradient are 1-D too. Both results must satisfy
-    :math:`|c - t| \le \mathrm{atol} + \mathrm{rtol}\,\max(\max|t|, S)` entrywise against
-    the exact values, with :math:`S` the first-order rounding scale of the result
-    (:mod:`symdl.verify.layer`); ``atol`` absorbs float64 rounding where an exact value
-    cancels to 0 whatever the inputs (:math:`\sum_i \hat x_i = 0` in batch norm). A failure
+    :math:`|c - t| \le \mathrm{atol} + \mathrm{rtol}\max|t|` entrywise against the exact
+    values, or, where the exact value cancels (:math:`\sum_i g_i \hat x_i` with equal
+    :math:`x_i` in batch norm), the same plus :math:`64\,\varepsilon\,S` with :math:`S`
+    the first-order rounding scale of the result (inputs and reductions perturbed by one
+    part in :math:`1/\varepsilon`; :mod:`symdl.verify.layer`). ``atol`` is a floor for
+    values too small for float64 to resolve. A failure
     is shrunk by hypothesis to a minimal example and raised as :class:`Mismatch`, with a
     diagnosis: which reduction's term the backward pass lost (the mean or variance term
     of batch norm), or a transpose, factor or sign. ``max_examples`` defaults to the

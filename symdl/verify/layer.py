@@ -48,6 +48,11 @@ __all__ = ["LayerProblem", "LayerSpec", "Outcome"]
 
 Values = Mapping[str, Any]
 
+EPS = float(np.finfo(np.float64).eps)
+#: ulps of rounding allowed per unit of the rounding scale S (:meth:`LayerProblem._scale`):
+#: a float64 layer does a few operations per term, each rounding by at most one ulp.
+ROUNDING = 64
+
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -230,31 +235,60 @@ class LayerProblem:
             worst = max(worst, res.worst)
         return Outcome(True, worst=worst)
 
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one problem object per check_layer call
+    def _shifted(
+        self, sizes: tuple[tuple[sp.Symbol, int], ...], k: int, target: str | None
+    ) -> tuple[sp.Symbol, sp.Basic]:
+        """The forward (``target=None``) or gradient of ``target`` with the value of the
+        k-th reduction shifted by a symbol: ``r → r + shift`` before differentiating, so
+        the derivative in ``shift`` is the effect of rounding r where it is computed."""
+        inst = self._exact(sizes).instance
+        shift = sp.Symbol(f"shift_{k}", real=True)
+        r = self.reductions[k]
+        if target is None:
+            return shift, inst.lower(self.forward.xreplace({r: r + shift}))
+        return shift, _gradient(inst, inst.lower(self.pairing.xreplace({r: r + shift})), target)
+
     def _scale(self, values: Values, target: str | None) -> float:
-        r"""The rounding scale of a float64 evaluation of the forward (``target=None``) or
-        of the gradient of ``target``: :math:`\max_i \sum_k |\partial F_i/\partial v_k|\,
-        |v_k|` over every input entry :math:`v_k` (the upstream gradient included) — the
-        first-order effect of rounding each input, which also bounds the terms of
-        :math:`J^\top g` before they cancel. The partial derivatives are central
-        differences of the exact values in 30-digit arithmetic (step :math:`10^{-12}|v_k|`,
-        error :math:`O(10^{-24})`), ample for a tolerance."""
+        r"""The rounding scale :math:`S` of a float64 evaluation of the forward
+        (``target=None``) or of the gradient of ``target``: the first-order effect of a
+        relative perturbation of every input entry :math:`v_k` (the upstream gradient
+        included) and of every reduction :math:`r_m` (a mean, a variance) where it is
+        computed,
+
+        .. math:: S = \max_i \Big(\sum_k |\partial F_i/\partial v_k|\,|v_k|
+                  + \sum_m |\partial F_i/\partial r_m|\,|r_m|\Big).
+
+        A float64 computation has errors of order :math:`\varepsilon S` even when
+        :math:`F` itself cancels to 0 (:math:`\sum_i g_i \hat x_i` with equal
+        :math:`x_i`). Partial derivatives are central differences of the exact values in
+        30-digit arithmetic (relative step :math:`10^{-12}`)."""
         exact = self.exact(values)
+        sizes = tuple(sorted(exact.instance.sizes.items(), key=lambda t: t[0].name))
         e = exact.forward if target is None else exact.grads[target]
         at = self.point(exact, values)
+        moves: list[tuple[sp.Basic, dict[sp.Symbol, Any], sp.Symbol, Any]] = [
+            (e, at, s, v) for s, v in at.items()
+        ]
+        for k, (_, _, lowered, _) in enumerate(exact.variants):
+            shift, shifted = self._shifted(sizes, k, target)
+            value = Evaluator(dict(at), dps=30)(lowered)
+            moves.append((shifted, {**at, shift: 0}, shift, value))
         total = np.zeros(len(e) if isinstance(e, sp.MatrixBase) else 1)
         with mpmath.workdps(30):
-            for s, v in at.items():
+            for expr, point, s, v in moves:
                 if v == 0:
                     continue
-                h = mpmath.mpf(v) * mpmath.mpf(10) ** -12
-                up, down = dict(at), dict(at)
-                up[s], down[s] = mpmath.mpf(v) + h, mpmath.mpf(v) - h
+                h = abs(mpmath.mpf(v)) * mpmath.mpf(10) ** -12
+                up, down = dict(point), dict(point)
+                up[s], down[s] = point[s] + h, point[s] - h
                 try:
-                    hi = _evaluate(Evaluator(up, dps=30), e, exact=True)
-                    lo = _evaluate(Evaluator(down, dps=30), e, exact=True)
+                    hi = _evaluate(Evaluator(up, dps=30), expr, exact=True)
+                    lo = _evaluate(Evaluator(down, dps=30), expr, exact=True)
                 except (NotAdmissible, ZeroDivisionError, OverflowError, ValueError):
                     return np.inf  # at a domain edge: the rounding scale is unbounded
-                total += np.abs(np.array([float((a - b) / (2 * h) * v) for a, b in zip(hi, lo)]))
+                slopes = [abs(float((a - b) / (2 * h) * v)) for a, b in zip(hi, lo)]
+                total += np.array(slopes)
         return float(np.max(total))
 
     def _judge(
@@ -282,10 +316,10 @@ class LayerProblem:
             return Outcome(False, part, reason, claimed, want_user, np.inf)
         err = np.abs(claimed - want_user)
         scale = float(np.max(np.abs(want_user), initial=0.0))
-        if not np.all(err <= atol + rtol * scale):
-            # values that cancel to ≈ 0 are judged on the scale of the terms that cancel
-            scale = max(scale, rounding())
         tol = atol + rtol * scale
+        if not np.all(err <= tol):
+            # float64 rounding of the terms that cancel (see _scale), a few ulps per term
+            tol += ROUNDING * EPS * rounding()
         worst = rtol * float(np.max(err, initial=0.0)) / tol if tol > 0 else np.inf
         if np.all(err <= tol):
             return Outcome(True, part, claimed=claimed, true=want_user, worst=worst, tolerance=tol)

@@ -86,8 +86,16 @@ class MatrixGradient:
         lines += [f"dL/d{w} = {to_readable_text(self.named[w], like)}" for w in self.wrt]
         return "\n".join(lines)
 
-    def _arrays(self) -> list[sp.MatrixSymbol]:
-        return sorted(self.function.atoms(sp.MatrixSymbol), key=lambda m: m.name)
+    def _arrays(self) -> list[sp.Basic]:
+        """Arrays an all-ones matrix can be written ``ones_like`` of: the variables, then
+        the function's array subexpressions."""
+        names = sorted(self.function.atoms(sp.MatrixSymbol), key=lambda m: m.name)
+        parts = [
+            e
+            for e in sp.preorder_traversal(self.function)
+            if is_array(e) and not isinstance(e, (sp.MatrixSymbol, sp.Lambda))
+        ]
+        return names + sorted(set(parts), key=sp.count_ops)
 
     def latex(self) -> str:
         r"""An ``aligned`` block: the definitions, then :math:`\partial L/\partial W = …`."""

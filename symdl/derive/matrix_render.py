@@ -27,15 +27,29 @@ from symdl.unparse import _Printer as _TextPrinter
 __all__ = ["latex_name", "to_latex", "to_readable_text"]
 
 
-def to_readable_text(expr: sp.Basic, like: Iterable[sp.MatrixSymbol] = ()) -> str:
+def to_readable_text(expr: sp.Basic, like: Iterable[sp.Basic] = ()) -> str:
     """Input-language text for ``expr``, with ``norm``, quotients and ``I`` (see above).
 
     An all-ones matrix inside a matrix product is written ``ones_like(A)`` for an array
-    ``A`` of its shape in ``expr`` or in ``like`` (``ones(r, c)`` when there is none), not
+    ``A`` of its shape in ``expr`` or in ``like`` (arrays or array expressions, tried in
+    order), else ``ones_like(A).T`` for one of the transposed shape (``ones(r, c)``, which
+    does not parse, when none fits), not
     ``1``, which the input language reads as a broadcast scalar.
     """
     printer = _Readable()
     printer.arrays = sorted(expr.atoms(sp.MatrixSymbol), key=lambda m: m.name) + list(like)
+    if isinstance(expr, sp.OneMatrix):
+        return printer.ones(expr)
+    if isinstance(expr, sp.ZeroMatrix):
+        return printer.ones(sp.OneMatrix(*expr.shape)).replace("ones", "zeros", 1)
+    if (
+        isinstance(expr, sp.MatMul)
+        and isinstance(expr.args[-1], sp.OneMatrix)
+        and not any(is_array(a) for a in expr.args[:-1])
+    ):
+        # a constant array on its own: c*ones_like(A), since a bare c would be a scalar
+        scalar = sp.Mul(*expr.args[:-1])
+        return f"{printer.wrap(scalar, _MUL - 1)}*{printer.ones(expr.args[-1])}"
     return printer.text(expr)[0]
 
 
@@ -57,12 +71,15 @@ def latex_name(name: str) -> str:
 class _Readable(_TextPrinter):
     def __init__(self) -> None:
         super().__init__()
-        self.arrays: list[sp.MatrixSymbol] = []
+        self.arrays: list[sp.Basic] = []
 
     def ones(self, m: sp.OneMatrix) -> str:
         like = next((a for a in self.arrays if a.shape == m.shape), None)
         if like is not None:
-            return f"ones_like({like.name})"
+            return f"ones_like({_TextPrinter().text(like)[0]})"
+        like = next((a for a in self.arrays if a.shape == m.shape[::-1]), None)
+        if like is not None:
+            return f"ones_like({_TextPrinter().text(like)[0]}).T"
         return f"ones({m.shape[0]}, {m.shape[1]})"
 
     def text(self, e: sp.Basic) -> tuple[str, int]:

@@ -289,3 +289,19 @@ def test_testing_imports_neither_pytest_nor_hypothesis():
     code = "import sys, symdl.testing; print('pytest' in sys.modules, 'hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cancelling_gradient_of_a_correct_layer_is_not_refuted():
+    # a false alarm once: mean of five equal entries is not exact, so x̂ ≈ 1e-13, and
+    # Σ g x̂ = 1.4e-12 where the exact value is 0; the rounding of the mean explains it
+    from symdl.verify.layer import LayerProblem
+
+    problem = LayerProblem(BATCH_NORM)
+    values = {"x": np.full(5, 3.5639813026181013), "grad_output": np.full(5, 2.0)}
+    values |= {"gamma": 0.0, "beta": 0.0}
+    assert problem.compare(values, bn_forward, bn_backward, rtol=1e-7, atol=0.0).ok
+    wrong = problem.compare(values, bn_forward, bn_backward_gamma_sign, rtol=1e-7, atol=0.0)
+    assert wrong.ok  # −0 is 0: a sign flip of a vanishing value is no error
+    at_one = values | {"x": np.array([3.56, 3.56, 3.56, 3.56, 4.56])}
+    at_one |= {"grad_output": np.array([2.0, 1.0, 0.0, 0.0, 3.0])}
+    assert not problem.compare(at_one, bn_forward, bn_backward_gamma_sign, rtol=1e-7, atol=0.0).ok

@@ -320,7 +320,8 @@ class LayerProblem:
         if not np.all(err <= tol):
             # float64 rounding of the terms that cancel (see _scale), a few ulps per term
             tol += ROUNDING * EPS * rounding()
-        worst = rtol * float(np.max(err, initial=0.0)) / tol if tol > 0 else np.inf
+        top = float(np.max(err, initial=0.0))
+        worst = rtol * top / tol if tol > 0 else (0.0 if top == 0 else np.inf)
         if np.all(err <= tol):
             return Outcome(True, part, claimed=claimed, true=want_user, worst=worst, tolerance=tol)
         k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,14 +20,21 @@ from benchmarks.config import Config
 from benchmarks.peers import versions
 from benchmarks.table import stamp, write
 
-#: name → module with ``run(config) -> list[Table]``
+# One BLAS thread, set before NumPy loads (nothing above imports it): on a loaded machine
+# a threaded BLAS spins, and a 100×100 complex matrix product took 18× longer with two
+# threads than with one.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+#: name → module with ``run(config) -> list[Table]``, in the order they run: the ones that
+#: fork (symdl's time budgets) before the ones that import JAX, which starts threads
 BENCHMARKS = {
     "fd_accuracy": "benchmarks.fd_accuracy",
     "planted_bugs": "benchmarks.planted_bugs",
     "stability": "benchmarks.stability",
     "peers_accuracy": "benchmarks.peers_accuracy",
-    "peers_bugs": "benchmarks.peers_bugs",
     "peers_cost": "benchmarks.peers_cost",
+    "peers_bugs": "benchmarks.peers_bugs",
 }
 RESULTS = Path(__file__).parent / "results"
 
@@ -47,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--trials must be at least 1, got {args.trials}")
     config = Config(quick=args.quick, trials=args.trials, seed=args.seed, budget=args.budget)
     info = stamp(versions())
-    for name in args.names or list(BENCHMARKS):
+    for name in [n for n in BENCHMARKS if n in args.names or not args.names]:
         start = time.perf_counter()
         tables = importlib.import_module(BENCHMARKS[name]).run(config)
         paths = write(tables, name, args.out, info)

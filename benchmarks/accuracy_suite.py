@@ -94,6 +94,9 @@ _XC = _rng.normal(size=(2, 10))
 _XL, _H0, _C0, _RL = (_rng.normal(size=n) for n in (2, 3, 3, 3))
 _CS, _CI = _rng.normal(size=5), _rng.normal(size=(3, 3))
 _A = 3 * np.eye(3) + 0.5 * _rng.normal(size=(3, 3))
+# the layers' parameter points, drawn once so every call of `cases` sees the same ones
+_DENSE, _KERNEL, _LSTM = (0.5 * _rng.normal(size=n) for n in (12, 12, 60))
+_LOGITS = _rng.normal(size=5)
 POINTS = np.array([-2.3, -0.7, -0.13, 0.29, 1.7, 4.1])  # ≥ 0.1 from every kink
 PROBABILITIES = np.array([0.1, 0.3, 0.7, 0.9])
 
@@ -139,30 +142,31 @@ def _catalogue_case(name: str, expr: sp.Expr, var: sp.Symbol, code: Any, points:
     return Case(name, f, points)
 
 
-def cases() -> list[Case]:
-    """Every scalar catalogue activation and loss, then layers and matrix functions."""
+def cases(*, quick: bool = False) -> list[Case]:
+    """Every scalar catalogue activation and loss, then layers and matrix functions;
+    ``quick``: sigmoid and the softmax case only."""
     found = []
     for entry in ACTIVATIONS:
-        if entry.vector or entry.name == "identity":
+        if entry.vector or entry.name == "identity" or (quick and entry.name != "sigmoid"):
             continue
         expr, _ = entry.at()
         found.append(_catalogue_case(entry.name, expr, X, activation_code(entry.name), POINTS))
     for loss in LOSSES:
-        if loss.vector:
+        if loss.vector or quick:
             continue
         y = targets(loss.name)[-1]
         points = PROBABILITIES if loss.name == "bce" else POINTS
         expr, code = loss_expr(loss.name, y), loss_code(loss.name, y)
         found.append(_catalogue_case(f"{loss.name} (y = {y})", expr, Z, code, points))
-    found += [
-        Case("dense tanh layer, W 4×3", dense, 0.5 * _rng.normal(size=12)),
-        Case("conv1d, kernel 2×2×3", conv1d, 0.5 * _rng.normal(size=12)),
-        Case("LSTM cell, W 12×5", lstm, 0.5 * _rng.normal(size=60)),
+    layers = [
+        Case("dense tanh layer, W 4×3", dense, _DENSE),
+        Case("conv1d, kernel 2×2×3", conv1d, _KERNEL),
+        Case("LSTM cell, W 12×5", lstm, _LSTM),
         Case("logdet A, A 3×3", logdet, _A.ravel()),
         Case("Σ C ⊙ inv(A), A 3×3", inverse, _A.ravel()),
-        Case("Σ c ⊙ softmax(x), x ∈ ℝ⁵", softmax, _rng.normal(size=5)),
+        Case("Σ c ⊙ softmax(x), x ∈ ℝ⁵", softmax, _LOGITS),
     ]
-    return found
+    return found + (layers[-1:] if quick else layers)
 
 
 def reference(case: Case, *, digits: int = 50) -> np.ndarray:

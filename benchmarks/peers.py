@@ -7,7 +7,9 @@ Each accessor returns the module or ``None``; a benchmark whose peer is absent r
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
+from importlib import metadata
 from types import ModuleType
 
 NOT_INSTALLED = "not installed"
@@ -42,12 +44,20 @@ def numdifftools() -> ModuleType | None:
 
 
 def versions() -> dict[str, str]:
-    """name → version of every peer that imports (SciPy always does)."""
+    """name → version of every peer that is installed (SciPy always is), read from the
+    package metadata without importing it: JAX starts threads on import, and symdl's time
+    budgets fork."""
     import scipy
 
     found = {"scipy": scipy.__version__}
     for name in ("torch", "jax", "numdifftools"):
-        module = _load(name)
-        if module is not None:
-            found[name] = str(getattr(module, "__version__", "?"))
+        if _load_spec(name):
+            try:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                found[name] = "?"
     return found
+
+
+def _load_spec(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None

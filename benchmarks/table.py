@@ -58,6 +58,7 @@ def stamp(peers: dict[str, str]) -> dict[str, str]:
     machine = (
         f"{cpu_name()}, {cores} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, NumPy {numpy.__version__}, SciPy {scipy.__version__}"
+        f", BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}"
     )
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     listed = ", ".join(f"{k} {v}" for k, v in peers.items()) or "none"

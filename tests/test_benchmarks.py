@@ -23,12 +23,10 @@ from benchmarks.table import Table
 
 @pytest.fixture
 def no_peers(monkeypatch):
-    real = peers._load
-    monkeypatch.setattr(
-        peers,
-        "_load",
-        lambda name: None if name in ("torch", "jax", "numdifftools") else real(name),
-    )
+    real, real_spec = peers._load, peers._load_spec
+    absent = ("torch", "jax", "numdifftools")
+    monkeypatch.setattr(peers, "_load", lambda name: None if name in absent else real(name))
+    monkeypatch.setattr(peers, "_load_spec", lambda name: name not in absent and real_spec(name))
 
 
 def test_every_benchmark_runs_quick_and_writes_stamped_results(tmp_path, capsys, no_peers):
@@ -118,3 +116,9 @@ def test_table_markdown_carries_the_stamp():
     text = table.markdown({"machine": "M", "date": "D", "peers": "P"})
     assert text.splitlines()[:3] == ["### A title", "", "*M; D; peers: P*"]
     assert "| 1 | 2 |" in text and "- a note" in text
+
+
+def test_the_accuracy_suite_is_the_same_on_every_call():
+    first, second = cases(quick=True), cases(quick=True)
+    assert [c.name for c in first] == [c.name for c in second]
+    assert all(np.array_equal(a.theta, b.theta) for a, b in zip(first, second))

@@ -351,6 +351,8 @@ class _Compiler:
         return f"({text})", lambda env: _fold_add(fns, env)
 
     def _product(self, codes: list[Code]) -> Code:
+        if len(codes) == 1:  # -1·1: a broadcast −1 has one factor left
+            return codes[0]
         if codes[0][0] == "-1" and len(codes) == 2:
             s, f = codes[1]
             return f"-{s}", lambda env: -f(env)

@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from symdl.codegen import NON_ANALYTIC, numpy_function
+from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 from symdl.verify.claims import Problem, Side
 from symdl.verify.finite import differences
@@ -112,9 +113,40 @@ def fd_agreement(problem: Problem, values: list) -> Evidence:
 CONFIRM_DPS = 400
 
 
-def _code_error(a: np.ndarray, b: np.ndarray, t: np.ndarray, c: np.ndarray) -> float:
-    scale = max(float(np.max(np.abs(t))), 1e-300)
+def _code_error(
+    a: np.ndarray, b: np.ndarray, t: np.ndarray, c: np.ndarray, terms: float = 0.0
+) -> float:
+    """The code's error relative to the values, or to the size of the terms that cancel.
+
+    Summing terms in float64 leaves an error of order ε·Σ|terms| (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, 2002, §4.2), so a value that cancels to 0 (or
+    nearly) is judged against the size of its terms, ``terms``, not against itself.
+    """
+    scale = max(float(np.max(np.abs(t))), terms, 1e-300)
     return max(float(np.max(np.abs(a - t))), float(np.max(np.abs(b - c)))) / scale
+
+
+def magnitude(e: sp.Expr) -> sp.Expr:
+    """``e`` with every sum and product of sums taken in absolute values: Σ|terms|.
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> magnitude(x - y*(1 - x))
+    Abs(x) + Abs(y)*(Abs(x) + 1)
+    """
+    if isinstance(e, sp.Add):
+        return sp.Add(*(magnitude(a) for a in e.args))
+    if isinstance(e, sp.Mul):
+        return sp.Mul(*(magnitude(a) for a in e.args))
+    return sp.Abs(e)
+
+
+def _terms(side: Side, point: Mapping[sp.Symbol, float]) -> float:
+    """The largest Σ|terms| over the entries of both sides at ``point`` (0 if unknown)."""
+    ev = Evaluator(point, dps=20)
+    try:
+        return max(float(ev(magnitude(e))) for e in (*side.true, *side.claimed))
+    except (ArithmeticError, ValueError, SymdlError):
+        return 0.0
 
 
 def _reference(
@@ -126,11 +158,40 @@ def _reference(
     return t, c
 
 
+def _term_codes(expr: sp.Basic, names: Any, sizes: Any) -> list[Any]:
+    """Generated code for each top-level term of ``expr`` (none if it is not a sum)."""
+    if not isinstance(expr, (sp.Add, sp.MatAdd)):
+        return []
+    try:
+        return [numpy_function(t, names, sizes=sizes) for t in expr.args]
+    except SymdlError:
+        return []
+
+
+def _code_terms(codes: list[Any], env: Mapping[str, Any], shape: tuple[int, ...]) -> float:
+    """The largest entry of Σ|term| for the terms the generated code adds up."""
+    if not codes:
+        return 0.0
+    try:
+        with np.errstate(all="ignore"):
+            total = sum(
+                np.broadcast_to(np.abs(np.asarray(code(**env), dtype=float)), shape)
+                for code in codes
+            )
+        return float(np.nanmax(total))
+    except (ArithmeticError, ValueError, TypeError):
+        return 0.0
+
+
 def code_agreement(problem: Problem, values: list) -> Evidence:
     worst, count, skipped, ok = 0.0, 0, 0, True
     for side, pts, trues, claims in values:
         left = numpy_function(problem.f, problem.names, sizes=side.instance.sizes)
         right = numpy_function(problem.claimed, problem.names, sizes=side.instance.sizes)
+        term_codes = [
+            *_term_codes(problem.f, problem.names, side.instance.sizes),
+            *_term_codes(problem.claimed, problem.names, side.instance.sizes),
+        ]
         for point, t, c in zip(pts, trues, claims):
             env = environment(side, point, problem.names)
             try:
@@ -143,9 +204,11 @@ def code_agreement(problem: Problem, values: list) -> Evidence:
             err = _code_error(a, b, t, c)
             if err > CODE_RTOL:
                 # the reference may have lost digits to cancellation (1 + erf(−25) at 30
-                # digits is 0, not 8e−274): confirm against a deeper evaluation first
+                # digits is 0, not 8e−274): confirm against a deeper evaluation first, and
+                # judge a value that cancels against the size of its terms
                 t, c = _reference(side, point, t.shape)
-                err = _code_error(a, b, t, c)
+                terms = max(_terms(side, point), _code_terms(term_codes, env, t.shape))
+                err = _code_error(a, b, t, c, terms)
             worst = max(worst, err)
             ok = ok and err <= CODE_RTOL
             count += 1

@@ -1,0 +1,48 @@
+"""Values that cancel to zero are judged against the size of their terms, not themselves.
+
+The generated float64 code of ``(1 − 2l/(l+L)) + (1 − 2L/(l+L))`` leaves ~1e−16 where the
+value is 0; relative to 0 that is an infinite error, relative to the terms (size 2) it is
+rounding. Wrong claims near zero must still be refuted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symdl import check_identity, numpy_function, parse
+from symdl.verify.numeric_code import magnitude
+
+ZERO_SUMS = [
+    ("(1 - 2*l/(l + L)) + (1 - 2*L/(l + L))", {}),
+    ("(x + 1)**2 - x**2 - 2*x - 1", {}),
+    ("sigmoid(x) + sigmoid(-x) - 1", {}),
+    ("sum(softmax(z)) - 1", {"z": "4"}),
+    ("tr(A @ B) - tr(B @ A)", {"A": "3x3", "B": "3x3"}),
+]
+
+
+@pytest.mark.parametrize(("text", "shapes"), ZERO_SUMS)
+def test_an_identically_zero_value_passes(text, shapes):
+    assert check_identity(text, "0", shapes=shapes).verdict in ("proved", "verified")
+
+
+@pytest.mark.parametrize(("text", "shapes"), ZERO_SUMS)
+@pytest.mark.parametrize("slip", ["1e-6", "-1e-9"])
+def test_a_small_constant_is_still_refuted(text, shapes, slip):
+    assert check_identity(text, slip, shapes=shapes).verdict == "refuted"
+
+
+def test_magnitude_sums_absolute_terms():
+    x, y = sp.symbols("x y", real=True)
+    assert magnitude(x - 2 * y) == sp.Abs(x) + 2 * sp.Abs(y)
+    assert magnitude(sp.exp(x - y)) == sp.Abs(sp.exp(x - y))  # inside a function: as is
+
+
+def test_a_broadcast_minus_one_compiles():
+    shapes = {"P": "3", "g": "3", "th": "3"}
+    lhs = "eta*P*(g + lam*th) - (eta*P*g + eta*lam*th)"
+    assert check_identity(lhs, "eta*lam*th*(P - 1)", shapes=shapes).verdict == "proved"
+    f = numpy_function(parse("x - ones_like(P)", shapes), ["x", "P"])
+    np.testing.assert_array_equal(f(2.0, np.zeros((3, 1))), np.ones((3, 1)))

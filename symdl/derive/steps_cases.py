@@ -77,7 +77,7 @@ def cased_rule(g: sp.Basic, x: sp.Symbol) -> Cased | None:
         pieces = [(sp.Derivative(e, x) if e.has(x) else sp.Integer(0), c) for e, c in g.args]
         edges = sorted(
             {
-                sp.sstr(sp.Eq(r.lhs, r.rhs))
+                f"{sp.sstr(r.lhs)} = {sp.sstr(r.rhs)}"
                 for _, c in g.args
                 for r in sp.sympify(c).atoms(sp.core.relational.Relational)
             }

@@ -1,8 +1,8 @@
 """Universal approximation, constructively: networks with proved error bounds."""
 
-from symdl import proof
-from symdl.derive.approximation import (
+from symdl import (
     deep_interpolation,
+    proof,
     relu_interpolation,
     sigmoid_staircase,
     telgarsky_sawtooth,

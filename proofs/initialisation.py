@@ -10,10 +10,23 @@ import math
 import mpmath
 import sympy as sp
 
-from symdl import Evidence, Report, proof
-from symdl.derive.gaussian import cross_moment, gaussian_activation, moment
-from symdl.derive.initialisation import N_IN, N_OUT, glorot, he, selu_constants
-from symdl.derive.meanfield import critical_point, mean_field
+from symdl import (
+    Evidence,
+    Report,
+    critical_point,
+    cross_moment,
+    gaussian_activation,
+    glorot,
+    he,
+    mean_field,
+    moment,
+    proof,
+    selu_constants,
+)
+
+# the fan-in and fan-out as the initialisation schemes state them
+N_IN = sp.Symbol("n_in", positive=True, integer=True)
+N_OUT = sp.Symbol("n_out", positive=True, integer=True)
 
 
 def _compare(claim, rows, *, method="high-precision"):

@@ -2,6 +2,48 @@
 
 from symdl.catalog import ACTIVATIONS
 from symdl.codegen import NumpyFunction, numpy_function
+from symdl.derive.approximation import (
+    Approximation,
+    Layer,
+    Network,
+    affine_pieces,
+    approximate,
+    convergence,
+    deep_interpolation,
+    relu_interpolation,
+    sigmoid_staircase,
+    telgarsky_sawtooth,
+    triangulation_interpolation,
+    yarotsky_product,
+    yarotsky_square,
+)
+from symdl.derive.gaussian import (
+    Expectation,
+    GaussianActivation,
+    cross_moment,
+    gaussian_activation,
+    moment,
+)
+from symdl.derive.initialisation import (
+    Initialisation,
+    InitScheme,
+    SeluConstants,
+    glorot,
+    he,
+    init_for,
+    lecun,
+    selu_constants,
+)
+from symdl.derive.meanfield import (
+    CriticalPoint,
+    MeanField,
+    critical_line,
+    critical_point,
+    fixed_point,
+    mean_field,
+)
+from symdl.derive.simulation import LayerCheck, Simulation, simulate
+from symdl.derive.variance import LayerStatistics, VarianceProfile, correlation_map, propagate
 from symdl.errors import (
     BudgetExceeded,
     ParseError,
@@ -13,7 +55,14 @@ from symdl.errors import (
 )
 from symdl.ops import FUNCTIONS
 from symdl.parse import parse
-from symdl.proofbook import proof
+from symdl.proofbook import (
+    DerivationRecord,
+    Proof,
+    ProofResult,
+    discover,
+    proof,
+    run_proofs,
+)
 from symdl.shapes import Scope, parse_shape
 from symdl.unparse import to_text
 from symdl.verify import (
@@ -31,26 +80,70 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "FUNCTIONS",
+    "Approximation",
     "BudgetExceeded",
+    "CriticalPoint",
+    "DerivationRecord",
     "Entry",
     "Evidence",
+    "Expectation",
+    "GaussianActivation",
+    "InitScheme",
+    "Initialisation",
     "Kink",
+    "Layer",
+    "LayerCheck",
+    "LayerStatistics",
+    "MeanField",
+    "Network",
     "NumpyFunction",
     "ParseError",
     "PrecisionWarning",
+    "Proof",
+    "ProofResult",
     "Report",
     "Scope",
+    "SeluConstants",
     "ShapeError",
+    "Simulation",
     "SymdlError",
     "UnknownNameError",
     "UnsupportedError",
+    "VarianceProfile",
     "__version__",
+    "affine_pieces",
+    "approximate",
     "check_derivative",
     "check_identity",
+    "convergence",
+    "correlation_map",
+    "critical_line",
+    "critical_point",
+    "cross_moment",
+    "deep_interpolation",
+    "discover",
+    "fixed_point",
+    "gaussian_activation",
+    "glorot",
     "gradcheck",
+    "he",
+    "init_for",
+    "lecun",
+    "mean_field",
+    "moment",
     "numpy_function",
     "parse",
     "parse_shape",
     "proof",
+    "propagate",
+    "relu_interpolation",
+    "run_proofs",
+    "selu_constants",
+    "sigmoid_staircase",
+    "simulate",
+    "telgarsky_sawtooth",
     "to_text",
+    "triangulation_interpolation",
+    "yarotsky_product",
+    "yarotsky_square",
 ]

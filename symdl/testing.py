@@ -228,7 +228,9 @@ def check_layer(
     is shrunk by hypothesis to a minimal example and raised as :class:`Mismatch`, with a
     diagnosis: which reduction's term the backward pass lost (the mean or variance term
     of batch norm), or a transpose, factor or sign. ``max_examples`` defaults to the
-    active hypothesis profile's.
+    active hypothesis profile's. ``check_layer`` runs its own hypothesis search: call it
+    from a plain test, not from a ``@given`` one (hypothesis fails nested searches with
+    its ``nested_given`` health check unless the outer test suppresses it).
     """
     from symdl import strategies  # hypothesis is needed only here
 

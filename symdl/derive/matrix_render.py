@@ -168,7 +168,7 @@ class _Latex(LatexPrinter):  # type: ignore[misc]
                 rf"\operatorname{{log\_softmax}}\left({self._print(log_softmax_argument(e))}\right)"
             )
         text = ""
-        for i, t in enumerate(e.args):
+        for i, t in enumerate(sorted(e.args, key=_is_negative)):
             piece = self._print(t)
             if i and piece.startswith("-"):
                 text += " - " + piece[1:]

@@ -305,3 +305,23 @@ def test_cancelling_gradient_of_a_correct_layer_is_not_refuted():
     at_one = values | {"x": np.array([3.56, 3.56, 3.56, 3.56, 4.56])}
     at_one |= {"grad_output": np.array([2.0, 1.0, 0.0, 0.0, 3.0])}
     assert not problem.compare(at_one, bn_forward, bn_backward_gamma_sign, rtol=1e-7, atol=0.0).ok
+
+
+MATRIX_LAYER = LayerSpec("tanh(W @ X)", shapes={"W": "m x n", "X": "n x k"})
+
+
+def _matrix_backward(g, W, X):
+    d = g * (1 - np.tanh(W @ X) ** 2)
+    return d @ X.T, W.T @ d
+
+
+def test_matrix_layer_passes_and_a_transposed_weight_gradient_is_named():
+    forward = lambda W, X: np.tanh(W @ X)  # noqa: E731
+    assert check_layer(forward, _matrix_backward, MATRIX_LAYER, max_examples=FEW, max_size=3).ok
+
+    def transposed(g, W, X):
+        dw, dx = _matrix_backward(g, W, X)
+        return (dw.T if dw.shape[0] == dw.shape[1] else dw), dx
+
+    err = _mismatch(check_layer, forward, transposed, MATRIX_LAYER, max_examples=FEW, max_size=3)
+    assert "the claim equals the true gradient transposed" in err.report.diagnosis

@@ -16,18 +16,24 @@ Run: ``python benchmarks/matrix_engine.py`` (add ``--quick`` for L ≤ 16 and fe
 from __future__ import annotations
 
 import ast
+import os
 import statistics
 import sys
 import time
 
-import numpy as np
-import sympy as sp
+# One BLAS thread, set before NumPy loads, as in benchmarks/__main__.py: on a loaded machine
+# a threaded BLAS spins and the side-by-side times mostly measure the other processes.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-from symdl import ops
-from symdl.codegen import numpy_function
-from symdl.derive.matrix import matrix_gradient
-from symdl.nodes import EntrySum
-from symdl.shapes import Scope
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+from symdl import ops  # noqa: E402
+from symdl.codegen import numpy_function  # noqa: E402
+from symdl.derive.matrix import matrix_gradient  # noqa: E402
+from symdl.nodes import EntrySum  # noqa: E402
+from symdl.shapes import Scope  # noqa: E402
 
 
 def mlp(depth: int, *, batch: bool = False) -> tuple[str, dict[str, str], list[str]]:

@@ -72,6 +72,7 @@ class Sweep:
     definitions: tuple[tuple[sp.Basic, sp.Basic], ...]  # (placeholder, adjoint), resolved
     back: Mapping[sp.Basic, sp.Basic]  # placeholder → the forward node it stands for
     names: Mapping[sp.Basic, sp.Basic] = field(default_factory=dict)
+    memo: dict[sp.Basic, sp.Basic] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def gradients(self) -> dict[str, sp.Basic]:
@@ -79,14 +80,26 @@ class Sweep:
 
     def resolve(self, e: sp.Basic) -> sp.Basic:
         """``e`` with each placeholder replaced by its node (or that node's name)."""
-        mapping = {h: self._meaning(h) for h in e.atoms(sp.MatrixSymbol) if h in self.back}
-        if not mapping:
+        resolved = self._substitute(e)
+        if resolved is e:
             return e
         # a held product that was transposed: (x.T @ A).T is A.T @ x
-        return e.xreplace(mapping).replace(
+        return resolved.replace(
             lambda n: isinstance(n, sp.Transpose) and isinstance(n.arg, (sp.MatMul, sp.Transpose)),
             lambda n: Tidy().transpose(n.arg),
         )
+
+    def _substitute(self, e: sp.Basic) -> sp.Basic:
+        mapping = {h: self._full(h) for h in e.atoms(sp.MatrixSymbol) if h in self.back}
+        return e.xreplace(mapping) if mapping else e
+
+    def _full(self, h: sp.Basic) -> sp.Basic:
+        # a held adjoint refers to earlier placeholders: each is written out once
+        hit = self.memo.get(h)
+        if hit is None:
+            hit = self._substitute(self._meaning(h))
+            self.memo[h] = hit
+        return hit
 
     def _meaning(self, h: sp.Basic) -> sp.Basic:
         node = self.back[h]
@@ -156,18 +169,28 @@ def reverse_sweep(
     adjoints: dict[sp.Basic, sp.Basic] = {}
     depends = set(order)
     held = _Held()
+    # without names the adjoints are held too: the chain δ₁ = (W₂ᵀδ₂) ⊙ …, δ₂ = … nests
+    # as deep as the network, and every rule would recompute its shape
+    hold_adjoints = not names and not adjoint_names
     for node in reversed(order):
         parts = pending.pop(node, [])
         if not parts:
             continue
         bar = tidy.matadd(*parts) if is_array(node) else sp.Add(*parts)
-        adjoints[node] = bar
+        adjoints[node] = held.unheld(bar)
         if node in targets:
             continue
         holder = adjoint_names.get(node)
         if holder is not None and bar not in adjoint_names.values():
             definitions.append((holder, bar))
             bar = holder
+        elif (
+            hold_adjoints
+            and is_array(bar)
+            and not isinstance(bar, sp.MatrixSymbol)
+            and any(a in held.back for a in bar.atoms(sp.MatrixSymbol))
+        ):  # constants (𝟙, c·𝟙) stay as they are, so that tidying still sees them
+            bar = held.adjoint(bar)
         for child, share in _shares(node, bar, depends, tidy, held):
             pending.setdefault(child, []).append(tidy(share))
     held_gradients: dict[str, sp.Basic] = {}
@@ -194,6 +217,7 @@ class _Held:
     def __init__(self) -> None:
         self.forward: dict[sp.Basic, sp.Basic] = {}
         self.back: dict[sp.Basic, sp.Basic] = {}
+        self.adjoints: set[sp.Basic] = set()
 
     def of(self, e: sp.Basic) -> sp.Basic:
         if not is_array(e) or isinstance(e, (sp.MatrixSymbol, *_CONSTANT_ARRAYS)):
@@ -207,6 +231,20 @@ class _Held:
             self.forward[e] = hit
             self.back[hit] = e
         return hit
+
+    def adjoint(self, bar: sp.Basic) -> sp.Basic:
+        """A placeholder for an adjoint (built from placeholders, so its shape is cheap)."""
+        hit = sp.MatrixSymbol(f"_held{len(self.forward)}", *bar.shape)
+        self.forward[bar] = hit
+        self.back[hit] = bar
+        self.adjoints.add(hit)
+        return hit
+
+    def unheld(self, bar: sp.Basic) -> sp.Basic:
+        """``bar``, or what it stands for when it is an adjoint's placeholder."""
+        while bar in self.adjoints:
+            bar = self.back[bar]
+        return bar
 
     def shallow(self, e: sp.Basic) -> sp.Basic:
         """``e`` with each array argument replaced by its placeholder."""

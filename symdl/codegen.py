@@ -320,7 +320,9 @@ class _Compiler:
 
     def _number(self, e: sp.Expr) -> Code:
         """A constant expression (``sqrt(2/pi)``, SELU's λ) folded to the nearest float."""
-        value = sp.N(e, 30)
+        # chop: SymPy evaluates sigmoid(sin(1)) through complex exponentials, leaving an
+        # imaginary part of 1e-43 that is rounding, not a value
+        value = sp.N(e, 30, chop=True)
         if not value.is_real:
             raise UnsupportedError(f"the constant {e} is not real")
         v = float(value)

@@ -6,8 +6,7 @@ textbook form with ``check_derivative``, where the engine shows the claim equal 
 gradient for every value of the symbolic dimensions.
 """
 
-from symdl import check_derivative, proof
-from symdl.derive.matrix import matrix_gradient
+from symdl import check_derivative, matrix_gradient, proof
 
 LINEAR = {"W": "m x n", "x": "n", "b": "m", "y": "m"}
 MLP = {

@@ -34,6 +34,9 @@ from symdl.derive.initialisation import (
     lecun,
     selu_constants,
 )
+from symdl.derive.matrix import MatrixGradient, matrix_gradient
+from symdl.derive.matrix_code import GradientCode
+from symdl.derive.matrix_hessian import MatrixHessian, matrix_hessian
 from symdl.derive.meanfield import (
     CriticalPoint,
     MeanField,
@@ -79,7 +82,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
-    "FUNCTIONS",
     "Approximation",
     "BudgetExceeded",
     "CriticalPoint",
@@ -87,13 +89,17 @@ __all__ = [
     "Entry",
     "Evidence",
     "Expectation",
+    "FUNCTIONS",
     "GaussianActivation",
+    "GradientCode",
     "InitScheme",
     "Initialisation",
     "Kink",
     "Layer",
     "LayerCheck",
     "LayerStatistics",
+    "MatrixGradient",
+    "MatrixHessian",
     "MeanField",
     "Network",
     "NumpyFunction",
@@ -129,6 +135,8 @@ __all__ = [
     "he",
     "init_for",
     "lecun",
+    "matrix_gradient",
+    "matrix_hessian",
     "mean_field",
     "moment",
     "numpy_function",

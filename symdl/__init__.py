@@ -82,6 +82,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "FUNCTIONS",
     "Approximation",
     "BudgetExceeded",
     "CriticalPoint",
@@ -89,7 +90,6 @@ __all__ = [
     "Entry",
     "Evidence",
     "Expectation",
-    "FUNCTIONS",
     "GaussianActivation",
     "GradientCode",
     "InitScheme",

@@ -217,7 +217,9 @@ class _Compiler:
         self.bound: dict[sp.Basic, Code] = {}
 
     def dim(self, d: Any) -> int:
-        value = sp.Integer(d) if isinstance(d, int) else d.xreplace(self.sizes)
+        # sizes may map a symbolic dimension to a plain int, which xreplace returns as is
+        value = d if isinstance(d, int) else d.xreplace(self.sizes)
+        value = sp.Integer(value) if isinstance(value, int) else value
         if not value.is_Integer:
             raise UnsupportedError(f"dimension {d} has no concrete size")
         return int(value)

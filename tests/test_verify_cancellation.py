@@ -46,3 +46,9 @@ def test_a_broadcast_minus_one_compiles():
     assert check_identity(lhs, "eta*lam*th*(P - 1)", shapes=shapes).verdict == "proved"
     f = numpy_function(parse("x - ones_like(P)", shapes), ["x", "P"])
     np.testing.assert_array_equal(f(2.0, np.zeros((3, 1))), np.ones((3, 1)))
+
+
+def test_a_scalar_broadcast_over_symbolic_dims_compiles():
+    shapes = {"x": "n"}
+    assert check_identity("x + 1", "1 + x", shapes=shapes).verdict in ("proved", "verified")
+    assert check_identity("x + 1", "2 + x", shapes=shapes).verdict == "refuted"

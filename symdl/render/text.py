@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -93,11 +94,9 @@ def unicode(expr: sp.Basic) -> str:
     return _Unicode({"order": "none"}).doprint(expr).replace(" - ", " − ")
 
 
-_LATEX = [
+_LATEX: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\\frac\{d\}\{d ?(\w)\}", r"d/d\1 "),
-    (r"\\frac\{(\w+)\}\{(\w+)\}", r"\1/\2"),
-    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
-    (r"\\tfrac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
+    (r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: f"{_group(m[1])}/{_group(m[2])}"),
     (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\\text\{([^{}]*)\}", r"\1"),
@@ -106,6 +105,12 @@ _LATEX = [
     (r"\\(quad|qquad|,|;|:|!| )", " "),
     (r"\\lvert|\\rvert", "|"),
 ]
+
+
+def _group(text: str) -> str:
+    return text if re.fullmatch(r"[\w.^-]+", text) else f"({text})"
+
+
 _SYMBOLS = {
     r"\sigma": "σ",
     r"\tanh": "tanh",

@@ -130,8 +130,8 @@ def magnitude(e: sp.Expr) -> sp.Expr:
     """``e`` with every sum and product of sums taken in absolute values: Σ|terms|.
 
     >>> x, y = sp.symbols("x y", real=True)
-    >>> magnitude(x - y*(1 - x))
-    Abs(x) + Abs(y)*(Abs(x) + 1)
+    >>> magnitude(x - y*(1 - x)) == sp.Abs(x) + sp.Abs(y)*(sp.Abs(x) + 1)
+    True
     """
     if isinstance(e, sp.Add):
         return sp.Add(*(magnitude(a) for a in e.args))

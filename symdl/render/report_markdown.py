@@ -52,8 +52,14 @@ def _anchor(r: ProofResult) -> str:
     return f"{r.proof.topic}-{r.proof.name}".replace("_", "-").lower()
 
 
+def _text(text: str) -> str:
+    """A proof author's text with its angle brackets escaped: Markdown passes raw HTML
+    through to the page, so ``<script>`` in a title must arrive as text."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(results: Sequence[ProofResult]) -> str:
@@ -74,7 +80,7 @@ def render_markdown(results: Sequence[ProofResult]) -> str:
     for topic, rs in groups.items():
         lines += ["", f"## {topic_title(topic)}"]
         if rs[0].proof.introduction:
-            lines += ["", rs[0].proof.introduction]
+            lines += ["", _text(rs[0].proof.introduction)]
         for r in rs:
             lines += _proof_section(r)
     return "\n".join(lines) + "\n"
@@ -82,16 +88,16 @@ def render_markdown(results: Sequence[ProofResult]) -> str:
 
 def _proof_section(r: ProofResult) -> list[str]:
     p = r.proof
-    lines = ["", f'<a id="{_anchor(r)}"></a>', "", f"### {p.title} — {r.verdict}", ""]
-    lines += [p.statement, ""]
+    lines = ["", f'<a id="{_anchor(r)}"></a>', "", f"### {_text(p.title)} — {r.verdict}", ""]
+    lines += [_text(p.statement), ""]
     if p.tags:
-        lines.append(f"Tags: {', '.join(p.tags)}.")
+        lines.append(f"Tags: {_text(', '.join(p.tags))}.")
     for ref in p.references:
-        lines.append(f"- Reference: {ref}")
+        lines.append(f"- Reference: {_text(ref)}")
     if r.error:
-        lines += ["", f"Error: `{r.error}`"]
+        lines += ["", f"Error: {_text(r.error)}"]
     if r.note:
-        lines += ["", f"Note: {r.note}"]
+        lines += ["", f"Note: {_text(r.note)}"]
     for d in r.derivations:
         lines += ["", d.markdown]
     for i, rep in enumerate(r.reports, 1):

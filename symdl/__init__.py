@@ -77,6 +77,7 @@ from symdl.verify import (
     check_identity,
     gradcheck,
 )
+from symdl.verify.sampled import sampled_gradcheck
 
 __version__ = "0.1.0"
 
@@ -146,6 +147,7 @@ __all__ = [
     "propagate",
     "relu_interpolation",
     "run_proofs",
+    "sampled_gradcheck",
     "selu_constants",
     "sigmoid_staircase",
     "simulate",

@@ -221,3 +221,52 @@ def test_a_step_is_a_frozen_record():
     step = Step("variable rule", r"x' = 1", sp.Derivative(x, x), sp.Integer(1))
     with pytest.raises(AttributeError):
         step.rule = "other"  # type: ignore[misc]
+
+
+# ---- the softmax Jacobian ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def softmax():
+    from symdl.derive.steps_softmax import softmax_jacobian
+
+    return softmax_jacobian(n=3).verify(points=4)
+
+
+def test_softmax_jacobian_entries_are_checked(softmax):
+    assert softmax.sound and softmax.verdict == "verified"  # the matrix claim for every n
+    assert softmax.diagonal.verdict == "proved" and softmax.off_diagonal.verdict == "proved"
+    z1, z2, z3 = (sp.Symbol(f"z{k}", real=True) for k in (1, 2, 3))
+    total = sp.exp(z1) + sp.exp(z2) + sp.exp(z3)
+    p1, p2 = sp.exp(z1) / total, sp.exp(z2) / total
+    assert sp.simplify(softmax.diagonal.result - p1 * (1 - p1)) == 0
+    assert sp.simplify(softmax.off_diagonal.result + p1 * p2) == 0
+    assert softmax.diagonal.steps[0].rule == "quotient rule"
+    assert "J = diag(p) − p pᵀ" in softmax.text()
+
+
+def test_softmax_jacobian_latex_matches_golden_file(softmax):
+    path = GOLDEN / "softmax_jacobian.tex"
+    text = softmax.latex(standalone=True)
+    if os.environ.get("SYMDL_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_softmax_jacobian_with_a_sign_slip_is_not_sound(softmax):
+    off = softmax.off_diagonal
+    last = off.steps[-1]
+    wrong = -last.after  # +p1 p2 instead of −p1 p2
+    bad_off = replace(off, steps=(*off.steps[:-1], replace(last, after=wrong)), result=wrong)
+    bad = replace(softmax, off_diagonal=bad_off).verify(points=4)
+    assert bad.off_diagonal.failed_steps == (len(off.steps),)
+    assert not bad.sound and bad.verdict == "refuted"
+    assert "NOT SOUND" in bad.text() and "NOT SOUND" in bad.markdown()
+
+
+def test_softmax_jacobian_sizes():
+    from symdl.derive.steps_softmax import softmax_jacobian
+
+    with pytest.raises(ValueError, match="n must be"):
+        softmax_jacobian(n=1)
+    assert softmax_jacobian(n=2).verdict == "unchecked"

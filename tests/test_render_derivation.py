@@ -80,8 +80,14 @@ def test_katex_head_is_cached():
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not on PATH")
 def test_standalone_latex_compiles(tmp_path):
-    for text, wrt in [("sigmoid(x)", "x"), ("relu(x)", "x"), ("x**x", "x"), ("abs(x)*y", "x")]:
-        tex = derive(text, wrt).verify(points=4).latex(standalone=True)
+    from symdl.derive.steps_softmax import softmax_jacobian
+
+    docs = [
+        derive(text, wrt).verify(points=4).latex(standalone=True)
+        for text, wrt in [("sigmoid(x)", "x"), ("relu(x)", "x"), ("x**x", "x"), ("abs(x)*y", "x")]
+    ]
+    docs.append(softmax_jacobian(n=3).verify(points=4).latex(standalone=True))
+    for tex in docs:
         (tmp_path / "d.tex").write_text(tex, encoding="utf-8")
         done = subprocess.run(
             ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
@@ -159,3 +165,10 @@ def test_cli_no_check_is_exit_2(capsys):
 def test_cli_bad_input_is_exit_3(capsys, argv):
     assert main(argv) == 3
     assert capsys.readouterr().err.strip()
+
+
+def test_cli_softmax_jacobian(capsys):
+    assert main(["derive", "softmax(z)", "--wrt", "z", "--shape", "z=n"]) == 0
+    out = capsys.readouterr().out
+    assert "∂p_1/∂z_2" in out and "verified" in out
+    assert main(["derive", "softmax(z)", "--wrt", "z", "--shape", "z=n", "--format", "html"]) == 3

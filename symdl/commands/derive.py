@@ -22,6 +22,7 @@ examples:
   symdl derive "x**x" --wrt x --format latex
   symdl derive "-(y*log(sigmoid(z)) + (1 - y)*log(1 - sigmoid(z)))" --wrt z --format md
   symdl derive "gelu(x)" --wrt x --format html -o gelu.html
+  symdl derive "softmax(z)" --wrt z --shape z=n
 """
 
 
@@ -76,6 +77,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.wrt.isidentifier():
         raise UsageError(f"symdl derive: --wrt takes one variable name, got {args.wrt!r}")
     shapes = pairs(args.shape, "--shape")
+    if args.wrt in shapes and "".join(args.expr.split()) == f"softmax({args.wrt})":
+        return _softmax(args, shapes[args.wrt])
     expr = parse(args.expr, shapes)
     if args.wrt in shapes and parse(args.wrt, shapes).is_Matrix is not False:
         raise ShapeError(
@@ -93,9 +96,32 @@ def _run(args: argparse.Namespace) -> int:
         out = derivation.html()
     else:
         out = derivation.text()
+    return _write(args, out, derivation.verdict)
+
+
+def _write(args: argparse.Namespace, out: str, verdict: str) -> int:
     if args.output:
         Path(args.output).write_text(out, encoding="utf-8")
-        emit(f"wrote {args.output} ({derivation.verdict})")
+        emit(f"wrote {args.output} ({verdict})")
     else:
         emit(out)
-    return _EXIT[derivation.verdict]
+    return _EXIT[verdict]
+
+
+def _softmax(args: argparse.Namespace, shape: str) -> int:
+    """``softmax(z)`` by ``z``: the Jacobian entry by entry (3 entries when ``z`` is n)."""
+    from symdl.derive.steps_softmax import softmax_jacobian
+
+    if args.format == "html":
+        raise UsageError("symdl derive: the softmax Jacobian renders as text, latex or md")
+    size = int(shape) if shape.strip().isdigit() else 3
+    jac = softmax_jacobian(n=max(2, min(size, 8)))
+    if not args.no_check:
+        jac = jac.verify(timeout=args.timeout, seed=args.seed)
+    if args.format == "latex":
+        out = jac.latex(standalone=True)
+    elif args.format == "md":
+        out = jac.markdown()
+    else:
+        out = jac.text()
+    return _write(args, out, jac.verdict)

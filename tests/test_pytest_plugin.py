@@ -20,7 +20,7 @@ def test_profile():
 
 def test_plugin_is_registered_by_entry_point():
     found = [e for e in entry_points(group="pytest11") if e.name == "symdl"]
-    assert [e.value for e in found] == ["symdl.pytest_plugin"]
+    assert [e.value for e in found] == ["symdl_pytest"]
 
 
 def test_without_the_option_nothing_changes(pytester):
@@ -103,3 +103,16 @@ def test_worked_examples_run_and_the_buggy_one_shows_its_diagnosis(pytester):
             "that flows back through mean(x) is missing*",
         ]
     )
+
+
+def test_the_plugin_does_not_import_symdl_until_asked():
+    """Every pytest run in an environment with symdl installed loads the plugin; it must not
+    pay for SymPy and SciPy there."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, symdl_pytest; print(sorted({'symdl', 'sympy', 'scipy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

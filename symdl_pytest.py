@@ -1,5 +1,9 @@
 """symdl's pytest plugin (entry point ``pytest11``): opt-in profiles and a report fixture.
 
+It is a top-level module, not part of the ``symdl`` package, so that every pytest run in
+an environment with symdl installed does not pay for importing symdl (SymPy, SciPy):
+symdl is imported only when a test records a report or asks for a profile.
+
 Nothing here changes a run unless asked:
 
 - ``--symdl-profile=symdl-quick`` or ``symdl-thorough`` loads that hypothesis profile
@@ -14,11 +18,12 @@ Failures raised by :mod:`symdl.testing` already carry the report as their messag
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from symdl.verify.report import Report
+if TYPE_CHECKING:
+    from symdl.verify.report import Report
 
 __all__ = ["ReportRecorder"]
 
@@ -33,6 +38,8 @@ class ReportRecorder:
         self.reports: list[Report] = []
 
     def __call__(self, report: Report) -> Report:
+        from symdl.verify.report import Report
+
         if not isinstance(report, Report):
             raise TypeError(f"symdl_report records symdl Reports, got {type(report).__name__}")
         self.reports.append(report)

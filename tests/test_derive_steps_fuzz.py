@@ -75,7 +75,7 @@ x = sp.Symbol("x", real=True)
 
 @pytest.mark.slow
 @settings(
-    max_examples=40 if _CI else 5,
+    max_examples=25 if _CI else 5,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

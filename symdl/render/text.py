@@ -46,6 +46,8 @@ class _Unicode(StrPrinter):
             return f"1/{b}"
         if exp.is_Integer:
             return f"1/{b}{str(-exp).translate(_SUPERSCRIPT)}"
+        if exp.is_Atom and not exp.is_Rational:
+            return f"{b}^{self._print(exp)}"
         return f"{b}^({self._print(exp)})"
 
     def _print_Mul(self, e: sp.Mul) -> str:

@@ -87,6 +87,19 @@ def mathematical_verdict(report: Report) -> str:
     return report.verdict
 
 
+def _identity(lhs: sp.Basic, rhs: sp.Basic, options: dict[str, object]) -> Report:
+    """``check_identity``; a checker that fails on the claim leaves it ``undecided``."""
+    try:
+        return check_identity(lhs, rhs, **options)  # type: ignore[arg-type]
+    except (ValueError, TypeError, ArithmeticError) as err:
+        return Report(
+            verdict="undecided",
+            claim=f"{lhs} == {rhs}",
+            method="none",
+            notes=(f"the checker failed on this claim: {type(err).__name__}: {err}",),
+        )
+
+
 @dataclass(frozen=True)
 class Check:
     """What verification found for one step: the line and the rule's own claim."""
@@ -152,12 +165,12 @@ class Step:
         """This step with its check (and its cases' checks) filled in."""
         lhs, cond = _holding(evaluate_derivatives(self.before), self.condition)
         rhs, _ = _holding(evaluate_derivatives(self.after), cond)
-        line = check_identity(lhs, rhs, **options)  # type: ignore[arg-type]
+        line = _identity(lhs, rhs, options)
         claim = None
         if self.claim is not None:
             c_lhs, c_cond = _holding(evaluate_derivatives(self.claim[0]), self.condition)
             c_rhs, _ = _holding(evaluate_derivatives(self.claim[1]), c_cond)
-            claim = check_identity(c_lhs, c_rhs, **options)  # type: ignore[arg-type]
+            claim = _identity(c_lhs, c_rhs, options)
         cases = tuple(c.verify(**options) for c in self.cases)
         return replace(self, check=Check(line, claim), cases=cases)
 
@@ -233,7 +246,15 @@ class Derivation:
         )
         if steps and steps[-1].after != self.result:
             steps = (*steps[:-1], replace(steps[-1], detached=True))
-        final = check_derivative(self.expr, self.wrt, self.result, **options)  # type: ignore[arg-type]
+        try:
+            final = check_derivative(self.expr, self.wrt, self.result, **options)  # type: ignore[arg-type]
+        except (ValueError, TypeError, ArithmeticError) as err:
+            final = Report(
+                verdict="undecided",
+                claim=f"d/d{self.wrt} {self.expr} == {self.result}",
+                method="none",
+                notes=(f"the checker failed on this claim: {type(err).__name__}: {err}",),
+            )
         return replace(self, steps=steps, final=final)
 
     # ---- rendering ----------------------------------------------------------------------

@@ -3,8 +3,7 @@
 Some are also derived step by step: each step names its rule and is checked on its own.
 """
 
-from symdl import check_derivative, check_identity, proof
-from symdl.derive.steps import derive
+from symdl import check_derivative, check_identity, derive_steps, proof
 
 
 @proof(
@@ -14,7 +13,7 @@ from symdl.derive.steps import derive
     tags=["activation", "sigmoid"],
 )
 def sigmoid_derivative():
-    steps = derive("sigmoid(x)", "x")
+    steps = derive_steps("sigmoid(x)", "x")
     return [steps, check_derivative("sigmoid(x)", "x", "sigmoid(x)*(1 - sigmoid(x))")]
 
 
@@ -42,7 +41,7 @@ def tanh_is_rescaled_sigmoid():
     tags=["activation", "softplus"],
 )
 def softplus_derivative():
-    return [derive("softplus(x)", "x"), check_derivative("softplus(x)", "x", "sigmoid(x)")]
+    return [derive_steps("softplus(x)", "x"), check_derivative("softplus(x)", "x", "sigmoid(x)")]
 
 
 @proof(
@@ -75,7 +74,7 @@ def swish_derivative():
 )
 def gelu_derivative():
     claim = "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)"
-    return [derive("gelu(x)", "x"), check_derivative("gelu(x)", "x", claim)]
+    return [derive_steps("gelu(x)", "x"), check_derivative("gelu(x)", "x", claim)]
 
 
 @proof(

@@ -1,7 +1,6 @@
 """Gradients of the standard losses with respect to predictions and logits."""
 
-from symdl import check_derivative, check_identity, proof
-from symdl.derive.steps import derive
+from symdl import check_derivative, check_identity, derive_steps, proof
 
 
 @proof(
@@ -37,7 +36,7 @@ def softmax_cross_entropy_gradient():
 )
 def bce_logits_gradient():
     loss = "-y*log(sigmoid(z)) - (1 - y)*log(1 - sigmoid(z))"
-    return [derive(loss, "z"), check_derivative(loss, "z", "sigmoid(z) - y")]
+    return [derive_steps(loss, "z"), check_derivative(loss, "z", "sigmoid(z) - y")]
 
 
 @proof(

@@ -2,6 +2,7 @@
 
 from symdl.catalog import ACTIVATIONS
 from symdl.codegen import NumpyFunction, numpy_function
+from symdl.derivation import Derivation, Step
 from symdl.derive.approximation import (
     Approximation,
     Layer,
@@ -46,6 +47,8 @@ from symdl.derive.meanfield import (
     mean_field,
 )
 from symdl.derive.simulation import LayerCheck, Simulation, simulate
+from symdl.derive.steps import derive as derive_steps
+from symdl.derive.steps_softmax import SoftmaxJacobian, softmax_jacobian
 from symdl.derive.variance import LayerStatistics, VarianceProfile, correlation_map, propagate
 from symdl.errors import (
     BudgetExceeded,
@@ -87,6 +90,7 @@ __all__ = [
     "Approximation",
     "BudgetExceeded",
     "CriticalPoint",
+    "Derivation",
     "DerivationRecord",
     "Entry",
     "Evidence",
@@ -113,6 +117,8 @@ __all__ = [
     "SeluConstants",
     "ShapeError",
     "Simulation",
+    "SoftmaxJacobian",
+    "Step",
     "SymdlError",
     "UnknownNameError",
     "UnsupportedError",
@@ -128,6 +134,7 @@ __all__ = [
     "critical_point",
     "cross_moment",
     "deep_interpolation",
+    "derive_steps",
     "discover",
     "fixed_point",
     "gaussian_activation",
@@ -151,6 +158,7 @@ __all__ = [
     "selu_constants",
     "sigmoid_staircase",
     "simulate",
+    "softmax_jacobian",
     "telgarsky_sawtooth",
     "to_text",
     "triangulation_interpolation",

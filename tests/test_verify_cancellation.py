@@ -52,3 +52,30 @@ def test_a_scalar_broadcast_over_symbolic_dims_compiles():
     shapes = {"x": "n"}
     assert check_identity("x + 1", "1 + x", shapes=shapes).verdict in ("proved", "verified")
     assert check_identity("x + 1", "2 + x", shapes=shapes).verdict == "refuted"
+
+
+# ---- a mismatch is confirmed only past the digits a cancellation costs --------------------
+
+X = sp.Symbol("x", real=True)
+
+
+def _ndtr_cases():
+    from symdl.nodes import ndtr
+
+    phi = (1 + sp.erf(X / sp.sqrt(2))) / 2  # loses ~120 digits to cancellation at x ≈ −23
+    return ndtr, phi
+
+
+@pytest.mark.parametrize("times_x", [False, True])
+def test_a_true_identity_whose_side_cancels_deeply_is_not_refuted(times_x):
+    """(1 + erf(x/√2))/2 at x ≈ −23 is 1e−118 from terms of size 1: at 30 and even 60 digits
+    it evaluates to 0, which once made symdl refute Φ(x) = (1 + erf(x/√2))/2."""
+    ndtr, phi = _ndtr_cases()
+    factor = X if times_x else 1
+    report = check_identity(factor * ndtr(X), factor * phi)
+    assert report.verdict in ("proved", "verified"), str(report)
+
+
+def test_a_wrong_identity_with_a_deep_cancellation_is_still_refuted():
+    ndtr, phi = _ndtr_cases()
+    assert check_identity(ndtr(X), phi * (1 + sp.Rational(1, 10**6))).verdict == "refuted"

@@ -38,7 +38,7 @@ from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points
 from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
 from symdl.verify.diagnose import diagnose
 from symdl.verify.kinks import kinks_of, region_points
-from symdl.verify.numeric_code import code_agreement, fd_agreement
+from symdl.verify.numeric_code import code_agreement, fd_agreement, magnitude
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Entry, Evidence, Kink, Report
 from symdl.verify.symbolic import decide_zero
@@ -322,6 +322,16 @@ class _Check:
             d1, d2 = t[i] - c[i], t2[i] - c2[i]
             still = _first_mismatch(t2, c2, 2 * dps) is not None
             stable = abs(d1 - d2) <= 1e-6 * abs(d2)
+            lost = _digits_lost(side, point, i, t2[i], c2[i])
+            if still and lost > dps // 2:
+                # the values are far below the size of the terms that cancel in them
+                # ((1 + erf(−16))/2 is 1e−58 from terms of size 1): doubling the precision
+                # does not recover them, so evaluate again with the lost digits added
+                deep = min(2 * dps + lost, _DEEPEST)
+                t3, c3 = _evaluate(side, point, deep)
+                still = _first_mismatch(t3, c3, deep) is not None
+                stable = abs(d2 - (t3[i] - c3[i])) <= 1e-6 * abs(t3[i] - c3[i])
+                t, c, t2, c2 = t3, c3, t3, c3
             mismatch = _Mismatch(
                 side, point, _unflat(i, shape), float(t2[i]), float(c2[i]), still and stable
             )
@@ -394,6 +404,23 @@ def _better(new: _Mismatch, old: _Mismatch | None) -> bool:
         return True
     finite = math.isfinite(new.true) and math.isfinite(new.claimed)
     return new.confirmed and finite and not (math.isfinite(old.true) and math.isfinite(old.claimed))
+
+
+#: The most digits a suspected mismatch is re-evaluated at to see past a cancellation.
+_DEEPEST = 2000
+
+
+def _digits_lost(side: Side, point: dict[sp.Symbol, float], i: int, t: Any, c: Any) -> int:
+    """Decimal digits a cancellation costs entry ``i``: log10(Σ|terms| / |value|)."""
+    try:
+        ev = Evaluator(point, dps=20)
+        scale = max(abs(ev(magnitude(side.true[i]))), abs(ev(magnitude(side.claimed[i]))))
+    except (ArithmeticError, ValueError, SymdlError):
+        return 0
+    value = max(abs(t), abs(c))
+    if not value or not scale or not mpmath.isfinite(scale):
+        return 0
+    return max(0, int(mpmath.ceil(mpmath.log10(scale / value))))
 
 
 class _Unevaluable(UnsupportedError):

@@ -56,7 +56,9 @@ class sigmoid(sp.Function):
         return self.args[0].is_real
 
     def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
-        return self.rewrite(sp.exp)._eval_evalf(prec)
+        # the formula on the argument as it is: rewriting the whole tree to exp would turn
+        # sin(2) into complex exponentials and leave a 1e-43 imaginary part
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
@@ -124,7 +126,7 @@ class softplus(sp.Function):
         return self.args[0].is_real
 
     def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
-        return self.rewrite(sp.exp)._eval_evalf(prec)
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
         return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"

@@ -79,3 +79,11 @@ def test_a_true_identity_whose_side_cancels_deeply_is_not_refuted(times_x):
 def test_a_wrong_identity_with_a_deep_cancellation_is_still_refuted():
     ndtr, phi = _ndtr_cases()
     assert check_identity(ndtr(X), phi * (1 + sp.Rational(1, 10**6))).verdict == "refuted"
+
+
+def test_catalogue_nodes_of_constants_are_comparable_real_numbers():
+    """softplus(2·sin 2) evaluated through complex exponentials once carried a 1e−49
+    imaginary part, so maximum(x, softplus(2*sin(2))) raised SymPy's 'not comparable'."""
+    lhs = "maximum(x, log(1 + exp(sin(2))**2))"
+    assert check_identity(lhs, "maximum(x, softplus(2*sin(2)))").verdict in ("proved", "verified")
+    assert check_identity(lhs, "maximum(x, softplus(2*sin(2.001)))").verdict == "refuted"

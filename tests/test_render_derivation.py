@@ -171,4 +171,11 @@ def test_cli_softmax_jacobian(capsys):
     assert main(["derive", "softmax(z)", "--wrt", "z", "--shape", "z=n"]) == 0
     out = capsys.readouterr().out
     assert "∂p_1/∂z_2" in out and "verified" in out
-    assert main(["derive", "softmax(z)", "--wrt", "z", "--shape", "z=n", "--format", "html"]) == 3
+    assert main(["derive", "softmax(z)", "--wrt", "z", "--shape", "z=n", "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "<h1>The softmax Jacobian</h1>" in page
+    assert "Diagonal entry (proved)" in page and "Off-diagonal entry" in page
+    assert page.count('<div class="derivation">') == 2
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    outside = set(re.findall(r"https?://[\w./-]+", page))
+    assert outside <= {"http://www.w3.org/1998/Math/MathML", "http://www.w3.org/2000/svg"}

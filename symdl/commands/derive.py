@@ -112,8 +112,6 @@ def _softmax(args: argparse.Namespace, shape: str) -> int:
     """``softmax(z)`` by ``z``: the Jacobian entry by entry (3 entries when ``z`` is n)."""
     from symdl.derive.steps_softmax import softmax_jacobian
 
-    if args.format == "html":
-        raise UsageError("symdl derive: the softmax Jacobian renders as text, latex or md")
     size = int(shape) if shape.strip().isdigit() else 3
     jac = softmax_jacobian(n=max(2, min(size, 8)))
     if not args.no_check:
@@ -122,6 +120,8 @@ def _softmax(args: argparse.Namespace, shape: str) -> int:
         out = jac.latex(standalone=True)
     elif args.format == "md":
         out = jac.markdown()
+    elif args.format == "html":
+        out = jac.html()
     else:
         out = jac.text()
     return _write(args, out, jac.verdict)

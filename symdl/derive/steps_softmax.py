@@ -117,6 +117,12 @@ class SoftmaxJacobian:
             ]
         )
 
+    def html(self) -> str:
+        """A self-contained page (KaTeX inlined; nothing fetched)."""
+        from symdl.render.html import softmax_jacobian_html
+
+        return softmax_jacobian_html(self)
+
     def markdown(self) -> str:
         return "\n".join(
             [

@@ -23,8 +23,9 @@ from symdl.render.text import status_label
 
 if TYPE_CHECKING:
     from symdl.derivation import Derivation
+    from symdl.derive.steps_softmax import SoftmaxJacobian
 
-__all__ = ["derivation_html", "katex_head"]
+__all__ = ["derivation_html", "katex_head", "softmax_jacobian_html"]
 
 _ASSETS = resources.files("symdl.render") / "assets" / "katex"
 
@@ -88,6 +89,39 @@ def derivation_html(d: Derivation) -> str:
     """The whole page (UTF-8 text); nothing in it refers to another file or to the network."""
     title = f"The derivative of {sp.sstr(d.expr)} with respect to {d.wrt}"
     good = "sound" if d.sound else "unsound"
+    return _page(
+        title,
+        [f'<p class="verdict {good}">{html.escape(verdict_sentence(d))}</p>', *_section(d)],
+    )
+
+
+def softmax_jacobian_html(jac: SoftmaxJacobian) -> str:
+    """The softmax Jacobian's page: both entries' derivations and the assembled matrix."""
+    good = "sound" if jac.sound else "unsound"
+    matrix = "unchecked" if jac.matrix is None else jac.matrix.verdict
+    return _page(
+        "The softmax Jacobian",
+        [
+            f'<p class="verdict {good}">{html.escape(jac.verdict)}: p_k = exp(z_k)/S, '
+            f"S = Σ_k exp(z_k), n = {jac.n}</p>",
+            f"<h2>Diagonal entry ({html.escape(jac.diagonal.verdict)})</h2>",
+            *_section(jac.diagonal),
+            f"<h2>Off-diagonal entry, every j ≠ i alike "
+            f"({html.escape(jac.off_diagonal.verdict)})</h2>",
+            *_section(jac.off_diagonal),
+            "<h2>Assembled</h2>",
+            f"<p>{_inline(_ASSEMBLED)}, {_inline(_ENTRY)}, checked for z of length n: "
+            f"<strong>{html.escape(matrix)}</strong></p>",
+        ],
+    )
+
+
+_ASSEMBLED = r"J = \operatorname{diag}(p) - p p^{\top}"
+_ENTRY = r"J_{ij} = \partial p_i / \partial z_j"
+
+
+def _section(d: Derivation) -> list[str]:
+    """A derivation's ``align*`` block, its table of steps and its result."""
     rows = []
     for i, step in enumerate(d.steps, 1):
         bindings = ", ".join(_inline(f"{latex_text(n)} = {math(v)}") for n, v in step.bindings)
@@ -97,23 +131,29 @@ def derivation_html(d: Derivation) -> str:
             f"<td>{_inline(step.formula)}</td><td>{bindings}</td>"
             f"<td>{html.escape(status_label(step.status))}</td></tr>"
         )
-    body = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style>",
-        katex_head(),
-        f"<script>{_RENDER}</script>",
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="verdict {good}">{html.escape(verdict_sentence(d))}</p>',
+    return [
         f'<div class="derivation">$${html.escape(align_block(d))}$$</div>',
         "<table><thead><tr><th>step</th><th>rule</th><th>general rule</th>"
         "<th>bindings</th><th>check</th></tr></thead><tbody>",
         *rows,
         "</tbody></table>",
         f"<p>Result: {_inline(f'{math(sp.Derivative(d.expr, d.wrt))} = {math(d.result)}')}</p>",
-        "</body></html>",
-        "",
     ]
-    return "\n".join(body)
+
+
+def _page(title: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{_STYLE}</style>",
+            katex_head(),
+            f"<script>{_RENDER}</script>",
+            "</head><body>",
+            f"<h1>{html.escape(title)}</h1>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from symdl import ParseError, ShapeError, check_derivative, check_identity
+from symdl import ParseError, ShapeError, UnsupportedError, check_derivative, check_identity
 from symdl.cli import main
 from symdl.derive.matrix import matrix_gradient
 from symdl.verify.claims import derivative_problem
@@ -302,6 +302,9 @@ def test_engine_gradient_equals_entrywise_gradient(f, wrt, m, n, seed):
         g = matrix_gradient(f, wrt, shapes=shapes, check=False)
     except ParseError:
         return  # wrt not used by this expression
+    except UnsupportedError as err:  # known limit, pinned by the strict xfail below
+        assume("1×1 product" not in str(err))
+        raise
     # the engine's gradient, and the text it prints for it read back by the parser
     for claimed in (g.gradients[wrt], g.gradient_text(wrt)):
         problem = derivative_problem(f, wrt, claimed, shapes=shapes, assume=None)
@@ -313,3 +316,15 @@ def test_engine_gradient_equals_entrywise_gradient(f, wrt, m, n, seed):
         for t, c in zip(side.true, side.claimed):
             a, b = ev(t), ev(c)
             assert abs(a - b) <= 1e-20 * max(1, abs(a)), (f, wrt, claimed, a, b)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=UnsupportedError,
+    reason="known limit: SymPy applies an "
+    "entrywise function to a 1×1 matrix as a whole (found by the property above)",
+)
+@pytest.mark.parametrize("f", ["sum(sigmoid(W.T @ u))", "logsumexp(gelu(W.T @ u))"])
+def test_entrywise_function_of_a_one_by_one_product(f):
+    g = matrix_gradient(f, "W", shapes={"W": "2 x 1", "u": "2"})
+    assert g.verdict == "proved"

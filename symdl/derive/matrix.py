@@ -183,19 +183,29 @@ def matrix_gradient(
             f"wrt names {unknown[0]!r}, which the function does not use "
             f"(its variables: {', '.join(variables) or 'none'})"
         )
-    tidy = Tidy(scope.assume)
-    sweep = reverse_sweep(fx, [scope.symbol(n) for n in names], tidy=tidy)
-    naming = choose_names(
-        sweep.present(), sweep.order, sweep.fan_out, sweep.adjoints, set(variables) | set(names)
-    )
-    named = reverse_sweep(
-        fx,
-        [scope.symbol(n) for n in names],
-        tidy=Tidy(scope.assume),
-        names=naming.forward,
-        adjoint_names=naming.adjoint,
-    )
-    named_gradients = named.gradients
+    try:
+        tidy = Tidy(scope.assume)
+        sweep = reverse_sweep(fx, [scope.symbol(n) for n in names], tidy=tidy)
+        naming = choose_names(
+            sweep.present(), sweep.order, sweep.fan_out, sweep.adjoints, set(variables) | set(names)
+        )
+        named = reverse_sweep(
+            fx,
+            [scope.symbol(n) for n in names],
+            tidy=Tidy(scope.assume),
+            names=naming.forward,
+            adjoint_names=naming.adjoint,
+        )
+        named_gradients = named.gradients
+        sweep.gradients  # noqa: B018 (resolved here, so SymPy's failures surface here)
+    except (TypeError, NotImplementedError) as err:
+        # SymPy applies an entrywise function to a 1×1 matrix as a whole, so a derivative
+        # body such as σ(d)(1 − σ(d)) meets "1 − matrix" (sigmoid(W.T @ u) with W n×1)
+        raise UnsupportedError(
+            f"the matrix engine cannot differentiate {to_text(fx)} by {', '.join(names)}: "
+            f"SymPy failed on a matrix expression ({type(err).__name__}: {err}); an "
+            "entrywise function of a 1×1 product is the known case — write it as a scalar"
+        ) from err
     definitions = tuple(
         (n, factor_common(e))
         for n, e in naming.definitions(named.definitions, list(named_gradients.values()))

@@ -23,7 +23,8 @@ import sympy as sp
 from symdl.codegen import numpy_function
 from symdl.derive.approximation_network import Network
 from symdl.errors import ParseError, UnsupportedError
-from symdl.parse import parse
+from symdl.parse import as_expression, parse
+from symdl.shapes import Scope
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Evidence, Report
 
@@ -149,7 +150,7 @@ def _jsonable(v: Any) -> Any:
 
 def target(text: str | sp.Basic, variables: Sequence[str] = ("x",)) -> sp.Expr:
     """The target function: input-language text (or SymPy) in the scalar ``variables``."""
-    expr = parse(text) if isinstance(text, str) else sp.sympify(text)
+    expr = as_expression(text, Scope())  # text through the whitelist parser, never sympify
     if not isinstance(expr, sp.Expr) or isinstance(expr, sp.MatrixExpr):
         raise ParseError(f"the target must be a scalar expression, got {expr}")
     allowed = {sp.Symbol(v, real=True) for v in variables}

@@ -29,6 +29,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from symdl.errors import SymdlError, UnsupportedError
 from symdl.nodes import CatalogFunction, expand_catalog, ndtr, sigmoid, softplus
+from symdl.parse import as_expression
+from symdl.shapes import Scope
 from symdl.verify.precise import NotAdmissible
 
 __all__ = ["Bounds", "OutsideDomain", "bounds", "enclose"]
@@ -416,7 +418,8 @@ def bounds(
     """
     if cells < 1 or refine < 0:
         raise ValueError(f"need cells >= 1 and refine >= 0, got cells={cells}, refine={refine}")
-    expr = expand_catalog(sp.sympify(expr))
+    # text goes through the whitelist parser; sympify would evaluate it as Python
+    expr = expand_catalog(as_expression(expr, Scope()))
     with _precision(dps):
         a, b = _ends(_endpoints(lo, hi))
         if not (mpmath.isfinite(a) and mpmath.isfinite(b)):

@@ -18,8 +18,8 @@ from symdl import __version__
 from symdl.budget import DEFAULT_TIMEOUT
 from symdl.commands._common import ArgumentParser as _Parser
 from symdl.commands._common import UsageError as _UsageError
+from symdl.commands._common import add_shape_options, shape_options
 from symdl.commands._common import emit as _emit
-from symdl.commands._common import pairs as _pairs
 from symdl.errors import ParseError, ShapeError, SymdlError
 from symdl.verify import check_derivative, check_identity
 
@@ -70,21 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--wrt", metavar="NAME", help="the variable to differentiate by")
     check.add_argument("--claim", metavar="EXPR", help="the claimed derivative")
     check.add_argument("--equals", metavar="EXPR", help="check EXPR == this instead")
-    check.add_argument(
-        "--shape",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="NAME=DIMS",
-        help="declare a shape: W=3x4, x=3 (a column), W=n x m (symbolic)",
-    )
-    check.add_argument(
-        "--assume",
-        action="append",
-        default=[],
-        metavar="NAME=KIND",
-        help="positive, negative, nonzero, symmetric, spd, orthogonal, diagonal, probability",
-    )
+    add_shape_options(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument(
         "--timeout",
@@ -129,8 +115,7 @@ def _command_modules() -> list[ModuleType]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    shapes = _pairs(args.shape, "--shape")
-    assume = _pairs([[a] for a in args.assume], "--assume")
+    shapes, assume = shape_options(args)
     options = dict(
         shapes=shapes,
         assume=assume,

@@ -7,7 +7,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["ArgumentParser", "UsageError", "emit", "pairs"]
+__all__ = [
+    "ArgumentParser",
+    "UsageError",
+    "add_shape_options",
+    "emit",
+    "pairs",
+    "shape_options",
+]
 
 
 class UsageError(Exception):
@@ -51,3 +58,26 @@ def _add_pair(out: dict[str, str], text: str, option: str) -> None:
     if not sep or not name.strip() or not value.strip():
         raise UsageError(f"symdl: {option} expects NAME=VALUE, got {text!r}")
     out[name.strip()] = value.strip()
+
+
+_SHAPE_HELP = "declare a shape: W=3x4, x=3 (a column), W=n x m (symbolic)"
+_ASSUME_HELP = "positive, negative, nonzero, symmetric, spd, orthogonal, diagonal, probability"
+
+
+def add_shape_options(
+    parser: argparse.ArgumentParser, *, shape_help: str = _SHAPE_HELP, assume: bool = True
+) -> None:
+    """``--shape NAME=DIMS`` (repeatable) and, with ``assume``, ``--assume NAME=KIND``."""
+    parser.add_argument(
+        "--shape", action="append", nargs="+", default=[], metavar="NAME=DIMS", help=shape_help
+    )
+    if assume:
+        parser.add_argument(
+            "--assume", action="append", default=[], metavar="NAME=KIND", help=_ASSUME_HELP
+        )
+
+
+def shape_options(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``--shape`` and ``--assume`` declarations as mappings (shapes, assumptions)."""
+    assume = getattr(args, "assume", [])
+    return pairs(args.shape, "--shape"), pairs([[a] for a in assume], "--assume")

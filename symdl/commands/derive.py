@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from symdl.budget import DEFAULT_TIMEOUT
-from symdl.commands._common import UsageError, emit, pairs
+from symdl.commands._common import UsageError, add_shape_options, emit, shape_options
 
 __all__ = ["register"]
 
@@ -40,13 +40,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("expr", metavar="EXPR", help="a scalar expression, NumPy notation")
     parser.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
-    parser.add_argument(
-        "--shape",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="NAME=DIMS",
-        help="declare a shape (scalars only here; matrix gradients: symdl grad)",
+    add_shape_options(
+        parser,
+        shape_help="declare a shape (scalars only here; matrix gradients: symdl grad)",
+        assume=False,
     )
     parser.add_argument(
         "--format",
@@ -76,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"symdl derive: --timeout must be positive, got {args.timeout:g}")
     if not args.wrt.isidentifier():
         raise UsageError(f"symdl derive: --wrt takes one variable name, got {args.wrt!r}")
-    shapes = pairs(args.shape, "--shape")
+    shapes, _ = shape_options(args)
     if args.wrt in shapes and "".join(args.expr.split()) == f"softmax({args.wrt})":
         return _softmax(args, shapes[args.wrt])
     expr = parse(args.expr, shapes)

@@ -10,7 +10,7 @@ import argparse
 import json
 
 from symdl.budget import DEFAULT_TIMEOUT
-from symdl.commands._common import UsageError, emit, pairs
+from symdl.commands._common import UsageError, add_shape_options, emit, shape_options
 
 __all__ = ["register"]
 
@@ -42,21 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--wrt", required=True, metavar="NAME[,NAME...]", help="the variables to differentiate by"
     )
-    parser.add_argument(
-        "--shape",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="NAME=DIMS",
-        help="declare a shape: W=3x4, x=3 (a column), W=n x m (symbolic)",
-    )
-    parser.add_argument(
-        "--assume",
-        action="append",
-        default=[],
-        metavar="NAME=KIND",
-        help="positive, negative, nonzero, symmetric, spd, orthogonal, diagonal, probability",
-    )
+    add_shape_options(parser)
     parser.add_argument(
         "--format",
         choices=["text", "latex", "numpy", "json"],
@@ -80,11 +66,12 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise UsageError(f"symdl grad: --timeout must be positive, got {args.timeout:g}")
+    shapes, assume = shape_options(args)
     result = matrix_gradient(
         args.expr,
         args.wrt,
-        shapes=pairs(args.shape, "--shape"),
-        assume=pairs([[a] for a in args.assume], "--assume"),
+        shapes=shapes,
+        assume=assume,
         check=not args.no_check,
         timeout=args.timeout,
         seed=args.seed,

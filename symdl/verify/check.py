@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import mpmath
 import numpy as np
 import sympy as sp
 
@@ -38,9 +37,18 @@ from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points
 from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
 from symdl.verify.diagnose import diagnose
 from symdl.verify.kinks import kinks_of, region_points
-from symdl.verify.numeric_code import code_agreement, fd_agreement, magnitude
-from symdl.verify.precise import Evaluator, NotAdmissible
+from symdl.verify.numeric_code import code_agreement, fd_agreement
 from symdl.verify.report import Entry, Evidence, Kink, Report
+from symdl.verify.sides import (
+    DEEPEST,
+    Unevaluable,
+    digits_lost,
+    evaluate,
+    first_mismatch,
+    relative,
+    to_float,
+    worst_entries,
+)
 from symdl.verify.symbolic import decide_zero
 
 __all__ = ["check_derivative", "check_identity"]
@@ -267,7 +275,7 @@ class _Check:
                 for point in pts:
                     try:
                         t, c, bad = self.compare(side, point, self.precision)
-                    except _Unevaluable as err:
+                    except Unevaluable as err:
                         unusable.append(str(err))
                         continue
                     used.append(point)
@@ -291,7 +299,7 @@ class _Check:
                 self.notes.append(f"{len(unusable)} sample points were dropped: {unusable[0]}")
             out.values.append((side, used, trues, claims))
         tol = 10.0 ** (-(self.precision // 2))
-        entries = _worst_entries(out.values, tol)
+        entries = worst_entries(out.values, tol)
         out.entries = entries
         out.worst = max((e.rel_error for e in entries), default=0.0)
         confirmed = out.mismatch is not None and out.mismatch.confirmed
@@ -312,32 +320,32 @@ class _Check:
     def compare(
         self, side: Side, point: dict[sp.Symbol, float], dps: int
     ) -> tuple[np.ndarray, np.ndarray, _Mismatch | None]:
-        t, c = _evaluate(side, point, dps)
+        t, c = evaluate(side, point, dps)
         shape = side.true.shape
-        bad = _first_mismatch(t, c, dps)
+        bad = first_mismatch(t, c, dps)
         mismatch = None
         if bad is not None:
-            t2, c2 = _evaluate(side, point, 2 * dps)
+            t2, c2 = evaluate(side, point, 2 * dps)
             i = bad
             d1, d2 = t[i] - c[i], t2[i] - c2[i]
-            still = _first_mismatch(t2, c2, 2 * dps) is not None
+            still = first_mismatch(t2, c2, 2 * dps) is not None
             stable = abs(d1 - d2) <= 1e-6 * abs(d2)
-            lost = _digits_lost(side, point, i, t2[i], c2[i])
+            lost = digits_lost(side, point, i, t2[i], c2[i])
             if still and lost > dps // 2:
                 # the values are far below the size of the terms that cancel in them
                 # ((1 + erf(−16))/2 is 1e−58 from terms of size 1): doubling the precision
                 # does not recover them, so evaluate again with the lost digits added
-                deep = min(2 * dps + lost, _DEEPEST)
-                t3, c3 = _evaluate(side, point, deep)
-                still = _first_mismatch(t3, c3, deep) is not None
+                deep = min(2 * dps + lost, DEEPEST)
+                t3, c3 = evaluate(side, point, deep)
+                still = first_mismatch(t3, c3, deep) is not None
                 stable = abs(d2 - (t3[i] - c3[i])) <= 1e-6 * abs(t3[i] - c3[i])
                 t, c, t2, c2 = t3, c3, t3, c3
             mismatch = _Mismatch(
                 side, point, _unflat(i, shape), float(t2[i]), float(c2[i]), still and stable
             )
         return (
-            np.array([_to_float(v) for v in t], dtype=float).reshape(shape),
-            np.array([_to_float(v) for v in c], dtype=float).reshape(shape),
+            np.array([to_float(v) for v in t], dtype=float).reshape(shape),
+            np.array([to_float(v) for v in c], dtype=float).reshape(shape),
             mismatch,
         )
 
@@ -382,7 +390,7 @@ class _Check:
             text = str(residual)
             difference = text if len(text) <= 400 else None
         idx = ",".join(map(str, m.index))
-        rel = _relative(m.true, m.claimed)
+        rel = relative(m.true, m.claimed)
         lead = (
             f"at the counterexample, claimed[{idx}]={m.claimed:.6g} but the true value is "
             f"{m.true:.6g} (rel err {rel:.2g})"
@@ -404,27 +412,6 @@ def _better(new: _Mismatch, old: _Mismatch | None) -> bool:
         return True
     finite = math.isfinite(new.true) and math.isfinite(new.claimed)
     return new.confirmed and finite and not (math.isfinite(old.true) and math.isfinite(old.claimed))
-
-
-#: The most digits a suspected mismatch is re-evaluated at to see past a cancellation.
-_DEEPEST = 2000
-
-
-def _digits_lost(side: Side, point: dict[sp.Symbol, float], i: int, t: Any, c: Any) -> int:
-    """Decimal digits a cancellation costs entry ``i``: log10(Σ|terms| / |value|)."""
-    try:
-        ev = Evaluator(point, dps=20)
-        scale = max(abs(ev(magnitude(side.true[i]))), abs(ev(magnitude(side.claimed[i]))))
-    except (ArithmeticError, ValueError, SymdlError):
-        return 0
-    value = max(abs(t), abs(c))
-    if not value or not scale or not mpmath.isfinite(scale):
-        return 0
-    return max(0, int(mpmath.ceil(mpmath.log10(scale / value))))
-
-
-class _Unevaluable(UnsupportedError):
-    """A side has no value at a sample point that the domain conditions admitted."""
 
 
 #: Rounds of drawing new sample points to replace ones where a side cannot be evaluated.
@@ -455,56 +442,6 @@ def _matrix_calculus(p: Problem, timeout: float) -> Evidence | None:
         "claim − reverse-mode gradient reduces to the zero matrix by rules that hold for "
         "every size",
     )
-
-
-def _to_float(v: Any) -> float:
-    """A high-precision value as a float; beyond the float range, ±inf (not an error)."""
-    try:
-        return float(v)
-    except OverflowError:
-        return math.copysign(math.inf, float(mpmath.sign(v)))
-
-
-def _evaluate(side: Side, point: dict[sp.Symbol, float], dps: int) -> tuple[list, list]:
-    ev = Evaluator(point, dps=dps)
-    try:
-        t = [ev(e) for e in side.true]
-        c = [ev(e) for e in side.claimed]
-    except NotAdmissible as err:
-        raise _Unevaluable(f"a side cannot be evaluated at a sample point: {err}") from None
-    return t, c
-
-
-def _first_mismatch(t: list, c: list, dps: int) -> int | None:
-    with mpmath.workdps(dps):
-        scale = max((abs(v) for v in t), default=mpmath.mpf(0))
-        rel = mpmath.mpf(10) ** (-(dps // 2))
-        floor = mpmath.mpf(10) ** (-(dps - 5)) * scale
-        for i, (a, b) in enumerate(zip(t, c)):
-            if abs(a - b) > rel * max(abs(a), abs(b)) + floor:
-                return i
-    return None
-
-
-def _worst_entries(values: list, tol: float, count: int = 5) -> list[Entry]:
-    rows = []
-    for _, _, trues, claims in values:
-        for k, (t, c) in enumerate(zip(trues, claims)):
-            for index in np.ndindex(t.shape):
-                a, b = float(t[index]), float(c[index])
-                err = abs(a - b)
-                rel = _relative(a, b)
-                bound = tol * max(abs(a), abs(b))
-                rows.append(Entry(tuple(int(i) for i in index), b, a, err, rel, bound, k))
-    rows.sort(key=lambda e: (-e.rel_error, -e.abs_error))
-    return [e for e in rows[:count] if e.abs_error > 0]
-
-
-def _relative(a: float, b: float) -> float:
-    """``|a − b| / max(|a|, |b|)``, with its limits where a value is beyond float64."""
-    if math.isinf(a) or math.isinf(b):
-        return 0.0 if a == b else 1.0 if math.isinf(a) != math.isinf(b) else 2.0
-    return abs(a - b) / max(abs(a), abs(b), _TINY)
 
 
 def _unflat(i: int, shape: tuple[int, int]) -> tuple[int, ...]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from symdl.errors import ShapeError, UnknownNameError, UnsupportedError
+from symdl.verify.noise import noise
+from symdl.verify.tableau import Tableau
 
 __all__ = ["METHODS", "Differences", "central", "complex_step", "differences", "richardson"]
 
@@ -37,10 +38,8 @@ _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
 # Rounding of one evaluation of f in units of eps·|f|; Richardson's spreads also see it.
 _EVAL_ULPS = 4.0
-# Spacing of the points that measure f's noise (_Calls.noise), relative to max(1, |x|), and
-# the multiple of the measured noise σ taken as the rounding of f_+ − f_- (√2·σ is its
-# standard deviation; 8σ leaves room for the estimate's own scatter from 5 differences).
-_NOISE_STEP = 2.0**-30
+# The multiple of f's measured noise σ (symdl.verify.noise) taken as the rounding of
+# f_+ − f_- (√2·σ is its standard deviation; 8σ leaves room for the estimate's own scatter).
 _NOISE_SIGMAS = 8.0
 # Central differences: error ≈ |f'''| h²/6 + eps·|f|/h, balanced at h ≈ eps^(1/3).
 _CENTRAL_STEP = _EPS ** (1 / 3)
@@ -131,41 +130,12 @@ class _Calls:
 
     @functools.cached_property
     def noise(self) -> np.ndarray:
-        r"""The measured noise of ``f``'s code at ``x``, per output entry (0 if unmeasurable).
-
-        ``f`` is evaluated at nine points :math:`x + k\delta u` (:math:`k = -4..4`, a fixed
-        random sign vector :math:`u`, :math:`\delta = 2^{-30}\max(1, |x|)`), so close that
-        the smooth part of its k-th differences is negligible and what remains is rounding:
-        :math:`\sigma_k^2 = \overline{(\Delta^k f)^2}/\binom{2k}{k}`. The estimate is kept only
-        when orders 4, 5 and 6 agree within a factor 4, the signature of noise rather than
-        of a kink or of curvature (ECnoise: Moré & Wild, SIAM J. Sci. Comput. 33(3), 2011).
-        Cancelling terms (x − sin x near 0) and ill-conditioned linear algebra (logdet of a
-        matrix with κ ≈ 1e3) round far worse than a few ulps of the value; this measures it.
-        """
-        zero = np.zeros(self.out_shape)
-        if self.imaginary or self.x.size == 0:
-            return zero
-        sign = np.random.default_rng(_PROBE_SEED).choice([-1.0, 1.0], size=self.x.shape)
-        step = _NOISE_STEP * np.maximum(1.0, np.abs(self.x.real)) * sign
-        values = []
-        for k in range(-4, 5):
-            self.count += 1
-            try:
-                with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                    out = np.asarray(self.f(self.x.real + k * step), dtype=np.float64)
-            except Exception:
-                return zero
-            if out.shape != self.out_shape or not np.all(np.isfinite(out)):
-                return zero
-            values.append(out)
-        stack = np.array(values)
-        sigma = {
-            k: np.sqrt(np.mean(np.diff(stack, n=k, axis=0) ** 2, axis=0) / math.comb(2 * k, k))
-            for k in (4, 5, 6)
-        }
-        low = np.minimum(np.minimum(sigma[4], sigma[5]), sigma[6])
-        high = np.maximum(np.maximum(sigma[4], sigma[5]), sigma[6])
-        return np.where(high <= 4.0 * low, high, 0.0)
+        """The measured rounding noise of ``f`` at ``x`` (:func:`~symdl.verify.noise.noise`)."""
+        if self.imaginary:
+            return np.zeros(self.out_shape)
+        sigma, calls = noise(self.f, self.x.real.astype(np.float64), self.out_shape)
+        self.count += calls
+        return sigma
 
     def _where(self, index: _Shape | None, entry: complex) -> str:
         shown = repr(complex(entry) if self.imaginary else float(entry.real))
@@ -339,7 +309,7 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     scale = np.maximum(1.0, np.abs(x))
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
-        tableau = _Tableau(levels)
+        tableau = Tableau(levels)
         worse = 0
         # Upward: once a step leaves f's domain every larger one tends to as well, and the
         # rows past the balance of truncation and rounding are not worth their calls.
@@ -366,60 +336,6 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     value = _assembled(values, calls.out_shape, x.shape)
     error = _floored(_assembled(errors, calls.out_shape, x.shape), value)
     return Differences(value, error, "richardson", np.reshape(steps, x.shape), calls.count)
-
-
-class _Tableau:
-    """Neville's tableau in :math:`t = h^2`, grown one (larger) step at a time; keeps the
-    last row of extrapolants and rounding bounds and the best candidate per output entry."""
-
-    def __init__(self, levels: int):
-        self.levels = levels
-        self.t: list[float] = []
-        self.values: list[np.ndarray] = []
-        self.roundings: list[np.ndarray] = []
-        # Filled by the first row; an infinite estimate means no candidate yet.
-        self.best_value = np.empty(0)
-        self.best_estimate = np.empty(0)
-        self.largest_step = 0.0
-
-    @property
-    def rows(self) -> int:
-        return len(self.t)
-
-    @property
-    def ready(self) -> bool:
-        return self.rows > 0 and bool(np.all(np.isfinite(self.best_estimate)))
-
-    def add(self, d: np.ndarray, rounding: np.ndarray, half: float) -> np.ndarray:
-        """Append the row for :math:`D(h)`; return its smallest estimate per output."""
-        m, t = self.rows, half**2
-        if m == 0:
-            self.best_value, self.best_estimate = np.zeros_like(d), np.full(d.shape, np.inf)
-        self.t.append(t)
-        self.largest_step = half
-        above, above_r = self.values, self.roundings
-        row, row_r = [d], [rounding]
-        row_best = np.full(d.shape, np.inf)
-        for j in range(1, min(m, self.levels - 1) + 1):
-            # Nodes m-j..m; c < 0 because the steps grow, so the weights take |·|.
-            c = t / (self.t[m - j] - t)
-            row.append(row[j - 1] + c * (row[j - 1] - above[j - 1]))
-            row_r.append(abs(1 + c) * row_r[j - 1] + abs(c) * above_r[j - 1])
-            if j < len(above):
-                # Against both order-(j-1) sub-ladders and the order-j ladder one step down:
-                # two equal D(h) in a row (a saturated tanh at a huge step) fool the first
-                # two comparisons, not the third.
-                spread = np.maximum(abs(row[j] - row[j - 1]), abs(row[j] - above[j - 1]))
-                spread = np.maximum(spread, abs(row[j] - above[j]))
-                row_best = self._offer(row[j], spread + row_r[j], row_best)
-        self.values, self.roundings = row, row_r
-        return row_best
-
-    def _offer(self, value: np.ndarray, estimate: np.ndarray, row_best: np.ndarray):
-        better = estimate < self.best_estimate
-        self.best_value = np.where(better, value, self.best_value)
-        self.best_estimate = np.where(better, estimate, self.best_estimate)
-        return np.minimum(row_best, estimate)
 
 
 def complex_step(f: Callable[[np.ndarray], Any], x: Any) -> Differences:

@@ -159,3 +159,9 @@ def test_gradcheck_at_signed_zeros_and_subnormals():
     assert symdl.gradcheck(_loss, _grad, w).verdict == "verified"
     wrong = symdl.gradcheck(_loss, lambda v: _grad(v) + 1.0, w)
     assert wrong.verdict == "refuted"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sampled_gradcheck_refuses_a_non_finite_point_too(bad):
+    with pytest.raises(UnsupportedError, match=r"argument 0 must be finite"):
+        symdl.sampled_gradcheck(_loss, _grad, np.array([[1.0, bad]]))

@@ -11,20 +11,19 @@ found and named.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from symdl.errors import PrecisionWarning, ShapeError, UnsupportedError
+from symdl.errors import UnsupportedError
 from symdl.verify.diagnose import diagnose
 from symdl.verify.finite import central, differences
+from symdl.verify.gradient_call import prepare
 from symdl.verify.report import Entry, Evidence, Report
 
 __all__ = ["gradcheck"]
 
-_LOW = (np.float16, np.float32)
 #: The claim's own rounding: a correct gradient computed in dtype ε may differ from the
 #: exact one by a few ε per operation, relative to the gradient's scale.
 _CLAIM_ROUNDING = 32
@@ -58,48 +57,9 @@ def gradcheck(
     >>> gradcheck(f, lambda x: 2 * A @ x, np.array([[1.0], [2.0]])).verdict
     'refuted'
     """
-    if not arrays:
-        raise ValueError("gradcheck needs at least one input array")
-    inputs = [np.asarray(a) for a in arrays]
-    notes: list[str] = []
-    upcast = [i for i, a in enumerate(inputs) if a.dtype in _LOW]
-    if upcast:
-        names = ", ".join(f"argument {i} ({inputs[i].dtype})" for i in upcast)
-        message = f"{names} upcast to float64 for the finite differences"
-        warnings.warn(message, PrecisionWarning, stacklevel=2)
-        notes.append(message)
-    point = [a.astype(np.float64) if a.dtype.kind in "fiu" else a for a in inputs]
-    targets = list(range(len(inputs))) if wrt is None else list(wrt)
-    bad_targets = [i for i in targets if not isinstance(i, int) or not 0 <= i < len(inputs)]
-    if bad_targets:
-        raise ValueError(
-            f"wrt={list(wrt or [])} names argument {bad_targets[0]}, but there are "
-            f"{len(inputs)} input arrays (indices 0 to {len(inputs) - 1})"
-        )
-    for i in targets:
-        if point[i].dtype.kind == "f" and not np.all(np.isfinite(point[i])):
-            at = [int(j) for j in np.argwhere(~np.isfinite(point[i]))[0]]
-            raise UnsupportedError(
-                f"argument {i} must be finite to take finite differences; it holds "
-                f"{point[i][tuple(at)]} at {at}"
-            )
-    value = np.asarray(f(*point))
-    if value.size != 1:
-        raise ShapeError(
-            f"f must return a scalar (the loss), but it returned shape {value.shape}; "
-            "for a vector function check each output, or sum them with weights"
-        )
-    # the claim is judged with the rounding allowance of the least precise input it was
-    # computed from (float32 inputs promote to float64 when they meet a float64 constant)
-    low = [inputs[i].dtype for i in upcast]
-    allowance = max((np.finfo(d).eps for d in low), default=0.0)
-    claimed = grad_f(*arrays)
-    if not isinstance(claimed, (tuple, list)):
-        claimed = (claimed,)
-    if len(claimed) != len(targets):
-        raise ValueError(
-            f"grad_f returned {len(claimed)} arrays for {len(targets)} inputs (wrt={targets})"
-        )
+    call = prepare("gradcheck", f, grad_f, arrays, wrt)
+    point, targets, claimed, allowance = call.point, call.targets, call.claimed, call.allowance
+    notes = list(call.notes)
     evidence: list[Evidence] = []
     entries: list[Entry] = []
     findings: list[str] = []

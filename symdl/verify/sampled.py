@@ -41,19 +41,18 @@ Offord", Bull. AMS 51 (1945) 898–902.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from symdl.errors import PrecisionWarning, ShapeError, UnsupportedError
+from symdl.errors import UnsupportedError
 from symdl.verify.finite import central, differences, richardson
+from symdl.verify.gradient_call import prepare
 from symdl.verify.report import Entry, Evidence, Report
 
 __all__ = ["sampled_gradcheck"]
 
-_LOW = (np.float16, np.float32)
 #: Rounding allowance of a claimed entry, in units of its dtype's ε times max |g|.
 _CLAIM_ROUNDING = 32
 
@@ -89,35 +88,9 @@ def sampled_gradcheck(
     'refuted'
     """
     _check_counts(projections, coordinates, alpha)
-    if not arrays:
-        raise ValueError("sampled_gradcheck needs at least one input array")
-    inputs = [np.asarray(a) for a in arrays]
-    notes: list[str] = []
-    upcast = [i for i, a in enumerate(inputs) if a.dtype in _LOW]
-    if upcast:
-        names = ", ".join(f"argument {i} ({inputs[i].dtype})" for i in upcast)
-        message = f"{names} upcast to float64 for the finite differences"
-        warnings.warn(message, PrecisionWarning, stacklevel=2)
-        notes.append(message)
-    point = [a.astype(np.float64) if a.dtype.kind in "fiu" else a for a in inputs]
-    targets = list(range(len(inputs))) if wrt is None else list(wrt)
-    bad = [i for i in targets if not isinstance(i, int) or not 0 <= i < len(inputs)]
-    if bad:
-        raise ValueError(
-            f"wrt={list(wrt or [])} names argument {bad[0]}, but there are {len(inputs)} "
-            f"input arrays (indices 0 to {len(inputs) - 1})"
-        )
-    value = np.asarray(f(*point))
-    if value.size != 1:
-        raise ShapeError(f"f must return a scalar (the loss), but it returned shape {value.shape}")
-    allowance = max((float(np.finfo(inputs[i].dtype).eps) for i in upcast), default=0.0)
-    claimed = grad_f(*arrays)
-    if not isinstance(claimed, (tuple, list)):
-        claimed = (claimed,)
-    if len(claimed) != len(targets):
-        raise ValueError(
-            f"grad_f returned {len(claimed)} arrays for {len(targets)} inputs (wrt={targets})"
-        )
+    call = prepare("sampled_gradcheck", f, grad_f, arrays, wrt)
+    point, targets, claimed, allowance = call.point, call.targets, call.claimed, call.allowance
+    notes = list(call.notes)
     z = math.sqrt(2 * math.log(2 / alpha))
     rng = np.random.default_rng(seed)
     evidence: list[Evidence] = []

@@ -97,6 +97,11 @@ def test_every_step_checks_and_the_result_is_sympys_derivative(text):
         assert kind == "kinked", (text, err)
         return
     truth = mathematical_verdict(report)
+    if kind == "smooth" and truth != "proved":
+        # the symbolic step ran out of its 10 s under load: give it the time it needs (the
+        # claim must still be proved)
+        report = check_identity(d.result, sp.diff(f, x), points=4, timeout=120.0)
+        truth = mathematical_verdict(report)
     # a check that runs out of its budget under load is undecided, never refuted
     event(f"{kind} expression: {'some step undecided' if undecided else 'every step checks'}")
     assert set(statuses) <= {"proved", "verified", "undecided"}, (text, statuses)

@@ -1,11 +1,14 @@
 """Layers as data (:mod:`symdl.derive.layers.base`) and the registry of every layer kind.
 
-Importing the package registers the kinds: dense and the catalogue's elementwise
-activations (:mod:`~symdl.derive.layers.dense`) and the losses
-(:mod:`~symdl.derive.layers.losses`).
+Importing the package imports each of its modules, and each module registers the kinds
+it defines in :data:`LAYERS`: dense and the catalogue's elementwise activations
+(:mod:`~symdl.derive.layers.dense`), the losses (:mod:`~symdl.derive.layers.losses`),
+and the rest, one module per family of layers.
 """
 
-from symdl.derive.layers import dense, losses
+import importlib
+import pkgutil
+
 from symdl.derive.layers.base import LAYERS, Block, Equation, LayerKind, Shape, Slot, Wiring
 from symdl.derive.layers.check import block_function, check_code, check_rule
 
@@ -20,6 +23,7 @@ __all__ = [
     "block_function",
     "check_code",
     "check_rule",
-    "dense",
-    "losses",
 ]
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

@@ -191,6 +191,10 @@ class Block(ABC):
 
     # ---- code -----------------------------------------------------------------------
 
+    def support(self) -> dict[str, str]:
+        """Functions the generated module must define for this block (name → source)."""
+        return {}
+
     @abstractmethod
     def forward_code(self, w: Wiring, shape: Shape) -> list[str]:
         """Python lines (NumPy as ``np``, SciPy's special as ``special``) computing

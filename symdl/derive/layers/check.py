@@ -74,7 +74,8 @@ def draw_exact(slot: Slot, batch: int | None, rng: random.Random) -> np.ndarray:
         for index in np.ndindex(*shape[:-1]):
             hot = rng.randrange(k)
             for j in range(k):
-                out[(*index, j)] = sp.Integer(int(j == hot))
+                key = (*index, j)
+                out[key] = sp.Integer(int(j == hot))
     elif slot.init == "mask":
         for index in np.ndindex(*shape):
             out[index] = sp.Integer(rng.random() < 0.6)
@@ -211,7 +212,7 @@ def block_function(block: Block, shape: Shape) -> tuple[str, Callable[..., Any]]
         data={s.name: f"data[{s.name!r}]" for s in block.data(shape)},
         gx="" if _integer_input(block) else "gx",
     )
-    support = getattr(block, "support", lambda: {})()
+    support = block.support()
     body = ["grads = {}", *block.forward_code(wiring, shape), *block.backward_code(wiring, shape)]
     body.append(f"return y, {'gx' if wiring.gx else 'None'}, grads")
     source = "\n\n".join(

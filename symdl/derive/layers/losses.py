@@ -65,7 +65,8 @@ class SoftmaxCrossEntropy(_Loss):
             ),
             Equation(
                 "L",
-                rf"-\frac{{1}}{{B}}\,\mathbf{{1}}^\top\left({y} \odot \log \mathbf{{P}}\right)\mathbf{{1}}",
+                rf"-\frac{{1}}{{B}}\,\mathbf{{1}}^\top"
+                rf"\left({y} \odot \log \mathbf{{P}}\right)\mathbf{{1}}",
                 f"L = −(1/B) 1ᵀ({yt} ⊙ log P) 1",
             ),
         )

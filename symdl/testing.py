@@ -22,9 +22,12 @@ import sympy as sp
 
 from symdl.catalog.activations import ACTIVATIONS
 from symdl.catalog.entry import Activation
+from symdl.derive.layers.base import Block
+from symdl.derive.layers.check import block_function, block_wiring
 from symdl.verify.diagnose import diagnose
 from symdl.verify.gradcheck import gradcheck
 from symdl.verify.layer import LayerProblem, LayerSpec, Outcome
+from symdl.verify.layer_block import BlockOutcome, BlockProblem
 from symdl.verify.precise import Evaluator
 from symdl.verify.report import Entry, Evidence, Report
 from symdl.verify.safe_regions import safe_regions, univariate
@@ -201,8 +204,9 @@ def assert_gradient_matches(
 def check_layer(
     forward: Callable[..., Any],
     backward: Callable[..., Any],
-    spec: LayerSpec | str,
+    spec: LayerSpec | str | Block,
     *,
+    input_shape: tuple[int, ...] | None = None,
     rtol: float = 1e-7,
     atol: float = 1e-12,
     max_examples: int | None = None,
@@ -214,6 +218,12 @@ def check_layer(
 ) -> Report:
     r"""Check your layer's ``forward`` and ``backward`` against the exact derivation of
     ``spec.forward``, over hypothesis-drawn sizes and values.
+
+    ``spec`` is a layer written in the input language (a :class:`LayerSpec` or its
+    forward text) or a layer of symdl's registry (a :class:`~symdl.derive.layers.Block`,
+    e.g. ``symdl.layer("conv2d(2, 3, 3, stride=2)")``, at per-example ``input_shape``
+    when its configuration does not fix one; see :mod:`symdl.verify.layer_block` for
+    how your functions are called then).
 
     ``forward(**inputs)`` returns the output; ``backward(grad_output, **inputs)`` returns
     the gradient of each name in ``spec.wrt`` (one array, or a tuple in that order).
@@ -234,6 +244,20 @@ def check_layer(
     """
     from symdl import strategies  # hypothesis is needed only here
 
+    if isinstance(spec, Block):
+        return _check_block(
+            forward,
+            backward,
+            spec,
+            input_shape=input_shape,
+            rtol=rtol,
+            atol=atol,
+            max_examples=max_examples,
+            seed=seed,
+            max_batch=max_size,
+            min_value=min_value,
+            max_value=max_value,
+        )
     if isinstance(spec, str):
         spec = LayerSpec(spec)
     problem = LayerProblem(spec)
@@ -313,3 +337,180 @@ def _perturbed(
             continue
         out.append((moved, claimed))
     return out
+
+
+def _check_block(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    block: Block,
+    *,
+    input_shape: tuple[int, ...] | None,
+    rtol: float,
+    atol: float,
+    max_examples: int | None,
+    seed: int | None,
+    max_batch: int,
+    min_value: float,
+    max_value: float,
+) -> Report:
+    """:func:`check_layer` for a layer of the registry (:mod:`symdl.verify.layer_block`)."""
+    from symdl import strategies
+
+    shape = input_shape if input_shape is not None else block.input_shape()
+    if shape is None:
+        raise ValueError(f"{block.describe()} fits inputs of any shape: pass input_shape=")
+    problem = BlockProblem(block, tuple(shape))
+    inputs = strategies.layer_inputs(
+        block, problem.shape, max_batch=max_batch, min_value=min_value, max_value=max_value
+    )
+    seen = {"examples": 0, "first": 0}
+    worst = [0.0]
+
+    def fails(example: dict[str, Any]) -> bool:
+        seen["examples"] += 1
+        out = problem.compare(example, forward, backward, rtol=rtol, atol=atol)
+        if out.ok:
+            worst[0] = max(worst[0], out.worst)
+        elif not seen["first"]:
+            seen["first"] = seen["examples"]
+        return not out.ok
+
+    found = strategies.counterexample(inputs, fails, max_examples=max_examples, seed=seed)
+    shape_text = "×".join(map(str, problem.shape))
+    title = (
+        f"layer {block.describe()} on input {shape_text}: forward and gradients of "
+        f"{', '.join(problem.wrt)}"
+    )
+    method = "symdl's verified layer code at hypothesis examples"
+    if found is None:
+        n = seen["examples"]
+        ev = Evidence(
+            "reference-layer",
+            "agree",
+            f"forward and gradients agree with symdl's {block.describe()} (its rule proved "
+            f"against entrywise differentiation) at {n} hypothesis examples",
+            points=n,
+            worst_error=worst[0],
+            tolerance=rtol,
+        )
+        return Report("verified", title, method, (ev,))
+    outcome = problem.compare(found, forward, backward, rtol=rtol, atol=atol)
+    raise Mismatch(
+        _block_report(
+            problem,
+            found,
+            outcome,
+            forward,
+            backward,
+            title,
+            method,
+            examples=seen["first"] or seen["examples"],
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+        )
+    )
+
+
+def _block_report(
+    problem: BlockProblem,
+    found: dict[str, Any],
+    outcome: BlockOutcome,
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    title: str,
+    method: str,
+    *,
+    examples: int,
+    rtol: float,
+    atol: float,
+    seed: int | None,
+) -> Report:
+    batch = np.shape(found["x"])[0]
+    evidence = Evidence(
+        "reference-layer",
+        "differ",
+        f"{outcome.part} wrong at the shrunk example (batch {batch}); the first failure "
+        f"of {examples} hypothesis examples: {outcome.reason}",
+        points=examples,
+        tolerance=rtol,
+    )
+    diagnosis = [f"{outcome.part}: {outcome.reason}"]
+    entries: list[Entry] = []
+    c, t = outcome.claimed, outcome.true
+    if c is not None and t is not None and c.shape == t.shape:
+        err = np.abs(c - t)
+        order = sorted(np.ndindex(err.shape), key=lambda i: -err[i])[:5]
+        entries = [
+            Entry(
+                tuple(int(j) for j in i),
+                float(c[i]),
+                float(t[i]),
+                float(err[i]),
+                float(err[i] / max(abs(c[i]), abs(t[i]), 1e-300)),
+                atol + rtol * float(np.max(np.abs(t))),
+            )
+            for i in order
+        ]
+    if outcome.part.startswith("gradient of "):
+        name = outcome.part.removeprefix("gradient of ")
+        diagnosis += _block_diagnosis(problem, found, name, forward, backward, rtol, seed)
+    return Report(
+        "refuted",
+        title,
+        method,
+        (evidence,),
+        counterexample={"x": found["x"], **found["params"], **found["data"], "gy": found["gy"]},
+        entries=tuple(entries),
+        diagnosis=tuple(diagnosis),
+    )
+
+
+def _block_diagnosis(
+    problem: BlockProblem,
+    found: dict[str, Any],
+    name: str,
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    rtol: float,
+    seed: int | None,
+    copies: int = 3,
+) -> list[str]:
+    """The mistake behind a wrong gradient of ``name``: one of the layer's known wrong
+    variants, else a pattern of :func:`symdl.verify.diagnose`, if one holds at the
+    counterexample and at copies of it with the parameters moved."""
+    rng = np.random.default_rng(seed)
+    examples = [found]
+    for _ in range(copies):
+        moved = dict(found)
+        moved["params"] = {
+            k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in found["params"].items()
+        }
+        examples.append(moved)
+    claimed, true, kept = [], [], []
+    for example in examples:
+        try:
+            _, got = problem.user(example, forward, backward)
+        except Exception:  # the user's code failing here only costs the diagnosis a point
+            continue
+        kept.append(example)
+        claimed.append(np.asarray(got[name], dtype=np.float64))
+        true.append(np.asarray(problem.reference(example)[1][name], dtype=np.float64))
+    if not claimed:
+        return []
+    for label in problem.block.variants(block_wiring(problem.block, problem.shape), problem.shape):
+        _, run = block_function(problem.block, problem.shape, variant=label)
+        matches = True
+        for example, c in zip(kept, claimed):
+            _, gx, grads = run(example["x"], example["params"], example["data"], example["gy"])
+            v = gx if name == "x" else grads[name]
+            if v is None or np.shape(v) != c.shape or not np.allclose(c, v, rtol=1e-6, atol=1e-12):
+                matches = False
+                break
+        if matches:
+            return [f"the backward pass {label}"]
+    try:
+        findings = diagnose(claimed, true, rtol=max(rtol, 1e-6))
+    except ValueError:
+        return []
+    return [f"gradient of {name}: {f.message}" for f in findings]

@@ -28,6 +28,7 @@ Guarantees, each checked over many draws by the test suite:
 from symdl.strategies.arrays import KINDS, matrices, probability_vectors, shapes, variables
 from symdl.strategies.catalogue import activations, losses, points
 from symdl.strategies.expressions import expressions
+from symdl.strategies.layers import layer_inputs
 from symdl.strategies.search import PROFILES, counterexample, load_profile, register_profiles
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "activations",
     "counterexample",
     "expressions",
+    "layer_inputs",
     "load_profile",
     "losses",
     "matrices",

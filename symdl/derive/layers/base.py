@@ -205,6 +205,13 @@ class Block(ABC):
         """Python lines computing ``w.gx`` (when ``w.gx`` is not empty) and each
         ``w.grads[name]`` from ``w.gy`` and the names the forward lines bound."""
 
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """Wrong backward passes people write, each as the backward lines it would be,
+        named by its mistake ("forgets the term through the batch mean μ"). When a
+        user's backward fails :func:`symdl.testing.check_layer` and matches one of these
+        at every checked point, the failure names it. None by default."""
+        return {}
+
     # ---- the explicit rule ----------------------------------------------------------
 
     @abstractmethod

@@ -34,7 +34,7 @@ from symdl.derive.layers.source import compile_function, indent
 from symdl.errors import BudgetExceeded
 from symdl.verify import Evidence, Report, gradcheck
 
-__all__ = ["block_function", "check_code", "check_rule", "draw", "draw_exact"]
+__all__ = ["block_function", "block_wiring", "check_code", "check_rule", "draw", "draw_exact"]
 
 #: a rule entry agrees with SymPy's derivative when they differ by less than this,
 #: relative to 1 + |derivative|, at 30 significant digits
@@ -202,23 +202,35 @@ def _vocabulary(block: Block) -> int:
     return int(getattr(block, "vocabulary", 1))
 
 
-def block_function(block: Block, shape: Shape) -> tuple[str, Callable[..., Any]]:
+def block_function(
+    block: Block, shape: Shape, *, variant: str | None = None
+) -> tuple[str, Callable[..., Any]]:
     """Source and callable ``run(x, params, data, gy) -> (y, gx, grads)`` of one block's
-    generated forward and backward code."""
-    params = {s.name: f"params[{s.name!r}]" for s in block.parameters(shape)}
-    wiring = Wiring(
-        params=params,
-        grads={s.name: f"grads[{s.name!r}]" for s in block.parameters(shape)},
-        data={s.name: f"data[{s.name!r}]" for s in block.data(shape)},
-        gx="" if _integer_input(block) else "gx",
-    )
+    generated forward and backward code (with the backward lines of one of its
+    :meth:`~Block.variants` instead, when ``variant`` names it)."""
+    wiring = block_wiring(block, shape)
     support = block.support()
-    body = ["grads = {}", *block.forward_code(wiring, shape), *block.backward_code(wiring, shape)]
+    backward = (
+        block.backward_code(wiring, shape)
+        if variant is None
+        else block.variants(wiring, shape)[variant]
+    )
+    body = ["grads = {}", *block.forward_code(wiring, shape), *backward]
     body.append(f"return y, {'gx' if wiring.gx else 'None'}, grads")
     source = "\n\n".join(
         [*support.values(), "\n".join(["def run(x, params, data, gy):", *indent(body)])]
     )
     return source + "\n", compile_function(source, "run")
+
+
+def block_wiring(block: Block, shape: Shape) -> Wiring:
+    """The names :func:`block_function`'s code uses: ``params["W"]``, ``grads["W"]``, …"""
+    return Wiring(
+        params={s.name: f"params[{s.name!r}]" for s in block.parameters(shape)},
+        grads={s.name: f"grads[{s.name!r}]" for s in block.parameters(shape)},
+        data={s.name: f"data[{s.name!r}]" for s in block.data(shape)},
+        gx="" if _integer_input(block) else "gx",
+    )
 
 
 def check_code(block: Block, shape: Shape, *, batch: int = 3, seed: int = 0) -> Report:

@@ -134,6 +134,20 @@ class Dense(Block):
             lines.append(f"{w.grads['b']} = {w.gy}.sum(axis=0)")
         return lines
 
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        right = self.backward_code(w, shape)
+        out = {}
+        if self.n_in == self.n_out and w.gx:
+            out["multiplies by Wᵀ where W belongs in ∂L/∂X (∂L/∂X = ΔW, not ΔWᵀ)"] = [
+                right[0].replace(f"@ {w.params['W']}", f"@ {w.params['W']}.T"),
+                *right[1:],
+            ]
+        if self.bias:
+            out["averages ∂L/∂b over the batch instead of summing (∂L/∂b = Δᵀ1)"] = [
+                line.replace(".sum(axis=0)", ".mean(axis=0)") for line in right
+            ]
+        return out
+
     def forward_explicit(self, x: Any, params: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
         out = x @ params["W"].T
         return out + params["b"][None, :] if self.bias else out

@@ -23,6 +23,7 @@ examples:
   symdl derive "-(y*log(sigmoid(z)) + (1 - y)*log(1 - sigmoid(z)))" --wrt z --format md
   symdl derive "gelu(x)" --wrt x --format html -o gelu.html
   symdl derive "softmax(z)" --wrt z --shape z=n
+  symdl derive "sum((W @ x - y)**2)" --wrt W --shape W=3x4 x=4 y=3 --by differentials
 """
 
 
@@ -52,6 +53,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="text (Unicode, default), latex (standalone document), md, html (self-contained)",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--by",
+        choices=["rules", "differentials"],
+        default="rules",
+        help="rules: scalar differentiation rules (default); differentials: the gradient by "
+        "a vector or matrix variable via dL = tr(G^T dW) (Matrix Cookbook style)",
+    )
     parser.add_argument("--no-check", action="store_true", help="derive only (exit code 2)")
     parser.add_argument(
         "--timeout",
@@ -74,6 +82,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.wrt.isidentifier():
         raise UsageError(f"symdl derive: --wrt takes one variable name, got {args.wrt!r}")
     shapes, _ = shape_options(args)
+    if args.by == "differentials":
+        return _differentials(args, shapes)
     if args.wrt in shapes and "".join(args.expr.split()) == f"softmax({args.wrt})":
         return _softmax(args, shapes[args.wrt])
     expr = parse(args.expr, shapes)
@@ -83,6 +93,24 @@ def _run(args: argparse.Namespace) -> int:
             "(for matrix gradients use symdl grad)"
         )
     derivation = derive(expr, args.wrt, timeout=args.timeout)
+    if not args.no_check:
+        derivation = derivation.verify(timeout=args.timeout, seed=args.seed)
+    if args.format == "latex":
+        out = derivation.latex(standalone=True)
+    elif args.format == "md":
+        out = derivation.markdown()
+    elif args.format == "html":
+        out = derivation.html()
+    else:
+        out = derivation.text()
+    return _write(args, out, derivation.verdict)
+
+
+def _differentials(args: argparse.Namespace, shapes: dict[str, str]) -> int:
+    """The gradient by a vector or matrix variable, derived by differentials."""
+    from symdl.derive.differentials import derive_by_differentials
+
+    derivation = derive_by_differentials(args.expr, args.wrt, shapes=shapes, timeout=args.timeout)
     if not args.no_check:
         derivation = derivation.verify(timeout=args.timeout, seed=args.seed)
     if args.format == "latex":

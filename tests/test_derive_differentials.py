@@ -317,6 +317,22 @@ def test_standalone_latex_compiles(checked, tmp_path):
         assert done.returncode == 0, done.stdout[-3000:]
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not on PATH")
+def test_html_renders_in_headless_chromium(checked, tmp_path):
+    page = tmp_path / "d.html"
+    page.write_text(checked["tanh_layer_W"].html(), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
+    dom = subprocess.run(
+        ["chromium", *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'class="katex' in dom.stdout
+    assert 'class="katex-error"' not in dom.stdout
+
+
 # ---- the CLI --------------------------------------------------------------------------------
 
 _CLI = ["derive", "sum((W @ x - y)**2)", "--wrt", "W", "--shape", "W=3x2", "x=2", "y=3"]

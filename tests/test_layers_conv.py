@@ -3,6 +3,8 @@ references (scipy.signal, direct loops), and planted bugs refuted by both checks
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -11,9 +13,11 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from symdl.derive.layers import LAYERS, Wiring, block_function, check_code, check_rule
+from symdl.derive.layers.check import block_wiring
 from symdl.derive.layers.conv import Conv1d, Conv2d
 from symdl.derive.layers.source import compile_function, indent
 from symdl.errors import ShapeError
+from symdl.testing import Mismatch, check_layer
 
 # ---- independent references: the definition, written as loops ----------------------------
 
@@ -382,11 +386,14 @@ def test_equations_name_the_published_form():
     forward = block.forward_equations(w, (2, 5, 5))
     assert "s·i+d·u−p" in forward[0].text and "s = 2, d = 1, p = 1" in forward[0].note
     backward = {e.lhs: e for e in block.backward_equations(w, (2, 5, 5))}
-    assert len(backward) == 4
+    assert len(backward) == 3
     texts = " ".join(e.text + " " + e.note for e in backward.values())
     assert "rot180" in texts and "full convolution" in texts and "cross-correlation" in texts
+    assert "crop_1 Σ_o dilate_2(∂L/∂Y)[n,o] ⋆full rot180(W[o,c])" in texts
     no_gx = Wiring(gx="", params_tex=w.params_tex, params_text=w.params_text)
-    assert len(block.backward_equations(no_gx, (2, 5, 5))) == 3
+    assert len(block.backward_equations(no_gx, (2, 5, 5))) == 2
+    plain = Conv1d(1, 1, 2).backward_equations(w, (1, 4))
+    assert "dilate" not in plain[0].text and "crop" not in plain[0].text
 
 
 def test_first_layer_code_skips_the_input_gradient():
@@ -404,3 +411,34 @@ def test_first_layer_code_skips_the_input_gradient():
     _, want_gW, want_gb = conv_backward_loop(x, W, gy, 2, 1, 1)
     np.testing.assert_allclose(gW, want_gW, rtol=1e-12)
     np.testing.assert_allclose(gb, want_gb, rtol=1e-12)
+
+
+# ---- known wrong variants (Block.variants): refuted, and named for a user's backward ------
+
+
+@pytest.mark.parametrize(
+    ("block", "shape"),
+    [(Conv2d(2, 2, 3, stride=2, padding=1), (2, 5, 5)), (Conv1d(2, 2, 2, dilation=2), (2, 6))],
+)
+def test_every_variant_is_refuted_by_finite_differences(block, shape):
+    labels = list(block.variants(block_wiring(block, shape), shape))
+    assert len(labels) == 3
+    for label in labels:
+        bug = copy.copy(block)
+        bug.backward_code = lambda w, s, label=label: block.variants(w, s)[label]  # type: ignore[method-assign]
+        assert check_code(bug, shape).verdict == "refuted", label
+
+
+def test_a_users_unflipped_input_gradient_is_named():
+    block = Conv2d(1, 1, 2)
+
+    def forward(x, W, b):
+        return conv_loop(x, W, b, 1, 0, 1)
+
+    def backward(gy, x, W, b):
+        gx, _, gb = conv_backward_loop(x, W[:, :, ::-1, ::-1], gy, 1, 0, 1)
+        return gx, conv_backward_loop(x, W, gy, 1, 0, 1)[1], gb
+
+    with pytest.raises(Mismatch) as caught:
+        check_layer(forward, backward, block, input_shape=(1, 3, 3), max_examples=20)
+    assert any("does not flip the kernel" in d for d in caught.value.report.diagnosis)

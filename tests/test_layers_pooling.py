@@ -3,6 +3,8 @@ tie convention, overlapping windows, planted bugs refuted by both checks, shape 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -10,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symdl.derive.layers import LAYERS, Wiring, block_function, check_code, check_rule
+from symdl.derive.layers.check import block_wiring
 from symdl.derive.layers.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from symdl.derive.layers.reshape import Flatten
 from symdl.errors import ShapeError
@@ -264,3 +267,15 @@ def test_conv_pool_flatten_dense_chain_shapes():
         shape = LAYERS.get(text)(*args).output_shape(shape)
     assert shape == (4 * 13 * 13,)
     assert LAYERS.get("dense")(676, 10).output_shape(shape) == (10,)
+
+
+@pytest.mark.parametrize(
+    ("block", "shape"),
+    [(MaxPool2d(2), (2, 4, 4)), (MaxPool1d(3, 2), (1, 7)), (AvgPool2d(2, 1), (1, 3, 3))],
+)
+def test_every_variant_is_refuted_by_finite_differences(block, shape):
+    labels = list(block.variants(block_wiring(block, shape), shape))
+    assert len(labels) == 1
+    bug = copy.copy(block)
+    bug.backward_code = lambda w, s: block.variants(w, s)[labels[0]]  # type: ignore[method-assign]
+    assert check_code(bug, shape).verdict == "refuted"

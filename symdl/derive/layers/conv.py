@@ -174,39 +174,44 @@ class _Conv(Block):
         pos, off, idx = _POS[: self.ndim], _OFF[: self.ndim], _IN[: self.ndim]
         g, gt = w.gy_tex(), w.gy_text()
         W, Wt, X, Xt = w.p_tex("W"), w.p_text("W"), w.x_tex, w.x_text
-        s = self.window.stride[0]
+        s, p = self.window.stride[0], self.window.padding[0]
+        # the upstream gradient, dilated by the stride (s − 1 zeros between neighbours)
+        if s == 1:
+            G, Gt = rf"\left({g}\right)", f"({gt})"
+            dilated = ""
+        else:
+            G = rf"\operatorname{{dilate}}_{{{s}}}\left({g}\right)"
+            Gt = f"dilate_{s}({gt})"
+            dilated = f"dilate_{s} puts {s - 1} zero(s) between neighbouring positions; "
+        crop, crop_t = (rf"\operatorname{{crop}}_{{{p}}}", f"crop_{p} ") if p else ("", "")
+        Xp, Xpt = (rf"{X}^{{(p)}}", f"{Xt}⁽ᵖ⁾") if p else (X, Xt)
         shifted_text = ", ".join(f"{m}+p−d·{u}" for m, u in zip(idx, off))
         reads_text = ", ".join(f"s·{i}+d·{u}−p" for i, u in zip(pos, off))
-        eqs = [
-            Equation(
-                r"\tilde{\Delta}",
-                rf"\operatorname{{dilate}}_{{s}}\left({g}\right)",
-                f"Δ̃ = dilate_s({gt})",
-                f"s − 1 = {s - 1} zeros between neighbouring positions of the upstream "
-                "gradient, along each spatial axis"
-                + (" (Δ̃ is the gradient itself)" if s == 1 else ""),
-            )
-        ]
+        eqs = []
         if w.gx:
             eqs.append(
                 Equation(
                     rf"\left({w.gx_tex()}\right)_{{n,c}}",
-                    rf"\operatorname{{crop}}_{{p}}\sum_o \tilde{{\Delta}}_{{n,o}}"
+                    rf"{crop}\sum_o {G}_{{n,o}}"
                     rf"\star_{{\mathrm{{full}}}}\operatorname{{rot}}_{{180}}\left({W}_{{o,c}}\right)",
-                    f"({w.gx_text()})[n,c] = crop_p Σ_o Δ̃[n,o] ⋆full rot180({Wt}[o,c])",
-                    "the full convolution of the dilated upstream gradient with the flipped "
-                    f"kernel (taps d apart), channel axes swapped; entrywise ({w.gx_text()})"
-                    f"[n,c,{','.join(idx)}] = Σ_{{o,{','.join(off)}}} {Wt}[o,c,{','.join(off)}] "
-                    f"Δ̃[n,o,{shifted_text}] (Δ̃ zero outside); {self._constants()}",
+                    f"({w.gx_text()})[n,c] = {crop_t}Σ_o {Gt}[n,o] ⋆full rot180({Wt}[o,c])",
+                    "the full convolution of the upstream gradient with the flipped kernel "
+                    f"(taps d apart), channel axes swapped; {dilated}"
+                    + (f"crop_{p} drops the padding; " if p else "")
+                    + f"entrywise ({w.gx_text()})[n,c,{','.join(idx)}] = "
+                    f"Σ_{{o,{','.join(off)}}} {Wt}[o,c,{','.join(off)}] "
+                    f"{Gt}[n,o,{shifted_text}] (zero outside); {self._constants()}",
                 )
             )
         eqs.append(
             Equation(
                 rf"\left({w.g_tex('W')}\right)_{{o,c}}",
-                rf"\sum_n {X}^{{(p)}}_{{n,c}} \star \tilde{{\Delta}}_{{n,o}}",
-                f"({w.g_text('W')})[o,c] = Σ_n {Xt}⁽ᵖ⁾[n,c] ⋆ Δ̃[n,o]",
-                "the cross-correlation of the zero-padded input with the upstream gradient, "
-                f"read at offsets d·u; entrywise ({w.g_text('W')})[o,c,{','.join(off)}] = "
+                rf"\sum_n {Xp}_{{n,c}} \star {G}_{{n,o}}",
+                f"({w.g_text('W')})[o,c] = Σ_n {Xpt}[n,c] ⋆ {Gt}[n,o]",
+                "the cross-correlation of the "
+                + ("zero-padded " if p else "")
+                + "input with the upstream gradient, read at offsets d·u, 0 ≤ u < k; "
+                + f"entrywise ({w.g_text('W')})[o,c,{','.join(off)}] = "
                 f"Σ_{{n,{','.join(pos)}}} {gt}[n,o,{','.join(pos)}] {Xt}[n,c,{reads_text}]",
             )
         )
@@ -268,6 +273,31 @@ class _Conv(Block):
         else:
             lines.append(f"{w.gx} = {t}gxp")
         return lines
+
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """Wrong backward passes people write (see :meth:`Block.variants`)."""
+        right = self.backward_code(w, shape)
+        W, n = w.params["W"], self.ndim
+        product = f"@ {W}.reshape("
+        out: dict[str, list[str]] = {}
+        if w.gx and max(self.window.kernel) > 1:
+            flip = ", ".join([":", ":"] + ["::-1"] * n)
+            out[
+                "does not flip the kernel in ∂L/∂X (it is the full convolution of the upstream "
+                "gradient with the kernel rotated by 180°)"
+            ] = [line.replace(product, f"@ {W}[{flip}].reshape(") for line in right]
+        if w.gx and self.c_in == self.c_out > 1:
+            axes = ", ".join(map(str, (1, 0, *range(2, 2 + n))))
+            out["swaps the kernel's channel axes in ∂L/∂X (it sums W[o, c] over o)"] = [
+                line.replace(product, f"@ {W}.transpose({axes}).reshape(") for line in right
+            ]
+        if self.bias:
+            b = w.grads["b"]
+            out["averages ∂L/∂b over the batch and positions instead of summing"] = [
+                line.replace(".sum(axis=0)", ".mean(axis=0)") if line.startswith(b) else line
+                for line in right
+            ]
+        return out
 
     # ---- the explicit rule ------------------------------------------------------------
 

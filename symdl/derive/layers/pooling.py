@@ -180,6 +180,21 @@ class _MaxPool(_Pool):
             *self._scatter(w, shape, f"{t}gP"),
         ]
 
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """Wrong backward passes people write (see :meth:`Block.variants`)."""
+        if not w.gx or self.size == 1:
+            return {}
+        t = w.tmp
+        kernel = ", ".join(map(str, self.window.kernel))
+        new = ", ".join(["None"] * self.ndim)
+        to_all = f"np.broadcast_to({w.gy}[..., {new}], {w.gy}.shape + ({kernel},))"
+        return {
+            "sends the gradient to every entry of the window, not only to its maximum": [
+                f"{t}gP = {to_all}",
+                *self._scatter(w, shape, f"{t}gP"),
+            ]
+        }
+
     def forward_explicit(self, x: Any, params: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
         y = zeros((x.shape[0], *self.output_shape(tuple(x.shape[1:]))))
         for index, cells in self._windows(x):
@@ -233,6 +248,17 @@ class _AvgPool(_Pool):
             f"{w.gy}.shape + ({kernel},))",
             *self._scatter(w, shape, f"{t}gP"),
         ]
+
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """Wrong backward passes people write (see :meth:`Block.variants`)."""
+        if not w.gx or self.size == 1:
+            return {}
+        share = f"({w.gy} / {self.size})"
+        return {
+            f"passes the whole gradient to every entry (forgets the share 1/{self.size})": [
+                line.replace(share, f"({w.gy})") for line in self.backward_code(w, shape)
+            ]
+        }
 
     def forward_explicit(self, x: Any, params: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
         y = zeros((x.shape[0], *self.output_shape(tuple(x.shape[1:]))))

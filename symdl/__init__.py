@@ -18,6 +18,7 @@ from symdl.derive.approximation import (
     yarotsky_product,
     yarotsky_square,
 )
+from symdl.derive.differentials import DifferentialDerivation, derive_by_differentials
 from symdl.derive.gaussian import (
     Expectation,
     GaussianActivation,
@@ -92,6 +93,7 @@ __all__ = [
     "CriticalPoint",
     "Derivation",
     "DerivationRecord",
+    "DifferentialDerivation",
     "Entry",
     "Evidence",
     "Expectation",
@@ -134,6 +136,7 @@ __all__ = [
     "critical_point",
     "cross_moment",
     "deep_interpolation",
+    "derive_by_differentials",
     "derive_steps",
     "discover",
     "fixed_point",

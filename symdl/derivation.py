@@ -18,6 +18,7 @@ from typing import Literal
 import sympy as sp
 
 from symdl.budget import DEFAULT_TIMEOUT
+from symdl.errors import UnsupportedError
 from symdl.verify import Report, check_derivative, check_identity
 
 __all__ = [
@@ -91,7 +92,7 @@ def _identity(lhs: sp.Basic, rhs: sp.Basic, options: dict[str, object]) -> Repor
     """``check_identity``; a checker that fails on the claim leaves it ``undecided``."""
     try:
         return check_identity(lhs, rhs, **options)  # type: ignore[arg-type]
-    except (ValueError, TypeError, ArithmeticError) as err:
+    except (ValueError, TypeError, ArithmeticError, UnsupportedError) as err:
         return Report(
             verdict="undecided",
             claim=f"{lhs} == {rhs}",
@@ -248,7 +249,7 @@ class Derivation:
             steps = (*steps[:-1], replace(steps[-1], detached=True))
         try:
             final = check_derivative(self.expr, self.wrt, self.result, **options)  # type: ignore[arg-type]
-        except (ValueError, TypeError, ArithmeticError) as err:
+        except (ValueError, TypeError, ArithmeticError, UnsupportedError) as err:
             final = Report(
                 verdict="undecided",
                 claim=f"d/d{self.wrt} {self.expr} == {self.result}",

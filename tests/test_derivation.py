@@ -270,3 +270,16 @@ def test_softmax_jacobian_sizes():
     with pytest.raises(ValueError, match="n must be"):
         softmax_jacobian(n=1)
     assert softmax_jacobian(n=2).verdict == "unchecked"
+
+
+def test_a_step_the_checker_does_not_support_ends_undecided(monkeypatch):
+    import symdl.derivation as derivation_module
+    from symdl.errors import UnsupportedError
+
+    def unsupported(*args, **kwargs):
+        raise UnsupportedError("no entrywise form for this node")
+
+    monkeypatch.setattr(derivation_module, "check_identity", unsupported)
+    report = derivation_module._identity(sp.Symbol("x"), sp.Symbol("x"), {})
+    assert report.verdict == "undecided"
+    assert "UnsupportedError" in report.notes[0]

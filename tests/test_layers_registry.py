@@ -169,7 +169,10 @@ def _identically_zero(block: Block, shape) -> bool:
     """A gradient that is 0 everywhere (hard_tanh beyond ±1 …) survives any factor."""
     rng = np.random.default_rng(0)
     _, run = block_function(block.inner, shape)  # type: ignore[attr-defined]
-    x = rng.standard_normal((3, *shape))
+    if getattr(block, "integer_input", False):  # token ids, as check_code draws them
+        x = rng.integers(0, int(getattr(block, "vocabulary", 1)), size=(3, *shape)).astype(float)
+    else:
+        x = rng.standard_normal((3, *shape))
     params = {s.name: draw(s, None, rng) for s in block.parameters(shape)}
     data = {s.name: draw(s, 3, rng) for s in block.data(shape)}
     gy = 1.0 if block.is_loss else rng.standard_normal((3, *block.output_shape(shape)))

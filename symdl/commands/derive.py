@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
     add_shape_options(
         parser,
-        shape_help="declare a shape (scalars only here; matrix gradients: symdl grad)",
+        shape_help="declare a shape (matrices need --by differentials; see also symdl grad)",
         assume=False,
     )
     parser.add_argument(

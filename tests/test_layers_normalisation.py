@@ -14,12 +14,8 @@ import sympy as sp
 
 from symdl.derive.layers import LAYERS, block_function, check_code, check_rule
 from symdl.derive.layers.base import symbols
-from symdl.derive.layers.normalisation import (
-    BatchNorm,
-    BatchNorm2d,
-    LayerNorm,
-    batch_norm_steps,
-)
+from symdl.derive.layers.batch_norm_steps import batch_norm_steps
+from symdl.derive.layers.normalisation import BatchNorm, BatchNorm2d, LayerNorm
 from symdl.errors import ShapeError
 from symdl.verify import gradcheck
 

@@ -3,10 +3,13 @@
 Discovers the proofs in PATHS (folders or files; default ``./proofs``), runs them in a
 pool of workers with a time budget each, reuses cached results of unchanged proofs,
 reports progress on stderr, prints a summary table on stdout and writes the report
-(``book.md``, ``index.html``) into ``-o DIR`` (default ``symdl-report``); ``--out PATH``
-writes the Markdown book to PATH, and alone (without ``-o``) only that. Exit code 1 when
-a proof is refuted or raised, 2 when one is undecided (its budget ran out), 0 when all
-hold.
+(``book.md``, ``index.html``, ``book.tex``; the figures the proofs draw are inlined in
+``index.html`` and written to ``figures/`` for the other two) into ``-o DIR`` (default
+``symdl-report``); ``--out PATH`` writes the Markdown book to PATH, and alone (without
+``-o``) only that. ``--dask ADDRESS`` runs the proofs on a dask.distributed cluster
+(:mod:`symdl.proofbook.distributed`). Exit code 1 when a proof is refuted or raised, 2
+when one is undecided (its budget ran out), 0 when all hold; 3 for bad usage, and for
+``--dask`` without dask installed or with a scheduler out of reach.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from symdl.proofbook import (
     run_proofs,
     select,
 )
+from symdl.render.report_figures import figure_files
 from symdl.render.report_html import render_html
 from symdl.render.report_latex import render_latex
 from symdl.render.report_markdown import render_markdown, summary
@@ -53,6 +57,12 @@ examples:
   symdl prove                          # ./proofs → symdl-report/{index.html,book.md}
   symdl prove proofs/losses.py -k softmax --jobs 1
   symdl prove --no-cache --timeout 30 -o /tmp/report --format md
+  symdl prove --dask tcp://scheduler:8786   # on a dask.distributed cluster
+
+--dask: each proof is sent with its file's source, so the workers need symdl (and, for
+the figures, matplotlib) installed, not the proofs folder; each runs in a fresh Python
+process on its worker, under the same per-proof budget as the local pool, so any worker
+(with or without a nanny) will do. Needs pip install 'dask[distributed]'.
 """
 
 
@@ -114,6 +124,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=f"result cache folder (default: {default_cache_dir()})",
     )
     prove.add_argument("--no-cache", action="store_true", help="run every proof afresh")
+    prove.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the proofs on the dask.distributed scheduler at ADDRESS "
+        "(e.g. tcp://host:8786) instead of local workers; --jobs is then unused",
+    )
     prove.add_argument("--json", action="store_true", help="print the results as JSON lines")
     prove.set_defaults(run=_run)
 
@@ -144,14 +160,17 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_cache:
         cache = ResultCache(Path(args.cache) if args.cache else default_cache_dir())
     start = time.perf_counter()
-    results = run_proofs(proofs, jobs=jobs, timeout=args.timeout, cache=cache, progress=_progress)
+    results = run_proofs(
+        proofs, jobs=jobs, timeout=args.timeout, cache=cache, progress=_progress, dask=args.dask
+    )
     wall = time.perf_counter() - start
     if args.json:
         for r in results:
             emit(json.dumps(_as_json(r)))
     else:
         _table(results)
-    written = []
+    written: list[Path] = []
+    pictures: set[Path] = set()
     if args.output is not None or args.out is None:
         folder = Path(args.output or "symdl-report")
         written = [
@@ -159,10 +178,13 @@ def _run(args: argparse.Namespace) -> int:
             for f in formats
             if f in _FORMATS
         ]
+        if {"md", "tex"} & set(formats):
+            pictures.update(_figures(folder, results))
         if "pdf" in formats and latex is not None:
-            written += _pdf(latex, render_latex(results), folder / "book.pdf")
+            written += _pdf(latex, render_latex(results), folder / "book.pdf", results)
     if args.out:
         written.append(_write(Path(args.out), render_markdown(results)))
+        pictures.update(_figures(Path(args.out).parent, results))
     failed = sum(r.verdict in ("refuted", "error") for r in results)
     undecided = sum(r.verdict == "undecided" for r in results)
     if not args.json:
@@ -171,8 +193,11 @@ def _run(args: argparse.Namespace) -> int:
             f"{failed} failed, {undecided} undecided. {summary(results)}"
         )
         cached = sum(r.cached for r in results)
-        emit(f"Wall time {wall:.1f} s with {jobs} jobs; {cached} results from the cache.")
-        emit(f"Report: {', '.join(str(w) for w in written)}")
+        where = f"on the dask cluster at {args.dask}" if args.dask else f"with {jobs} jobs"
+        emit(f"Wall time {wall:.1f} s {where}; {cached} results from the cache.")
+        folders = ", ".join(sorted({str(p.parent) for p in pictures}))
+        drawn = f" and {len(pictures)} figures in {folders}" if pictures else ""
+        emit(f"Report: {', '.join(str(w) for w in written)}{drawn}")
     return 1 if failed else 2 if undecided else 0
 
 
@@ -214,14 +239,15 @@ def _as_json(r: ProofResult) -> dict[str, object]:
     }
 
 
-def _write(path: Path, text: str) -> Path:
+def _write(path: Path, text: str | bytes) -> Path:
     """Write ``text`` to a temporary file beside ``path``, then rename it into place, so
     an interrupted run never leaves a partial report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
@@ -230,11 +256,20 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _pdf(latex: str, tex: str, path: Path) -> list[Path]:
-    """Compile ``tex`` with pdfLaTeX (twice, for the contents) in a scratch folder and move
-    the PDF into place; a failure is reported on stderr and writes nothing."""
+def _figures(folder: Path, results: Sequence[ProofResult]) -> list[Path]:
+    """The figures' PNG files that book.md and book.tex link to, under ``folder``."""
+    return [_write(folder / name, png) for name, png in figure_files(results).items()]
+
+
+def _pdf(latex: str, tex: str, path: Path, results: Sequence[ProofResult]) -> list[Path]:
+    """Compile ``tex`` with pdfLaTeX (twice, for the contents) in a scratch folder, with
+    the figures beside it, and move the PDF into place; a failure is reported on stderr
+    and writes nothing."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "book.tex").write_text(tex, encoding="utf-8")
+        for name, png in figure_files(results).items():
+            (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(scratch) / name).write_bytes(png)
         command = [latex, "-interaction=nonstopmode", "-halt-on-error", "book.tex"]
         for _ in range(2):
             try:

@@ -2,7 +2,8 @@
 
 A proof is a function in a ``.py`` file, decorated with :func:`proof`, that takes no
 arguments and returns a :class:`~symdl.verify.report.Report` or a
-:class:`~symdl.derivation.Derivation` (or a sequence of them, all of which must hold).
+:class:`~symdl.derivation.Derivation` (or a sequence of them, all of which must hold),
+with any :class:`~symdl.proofbook.figure.Figure` it draws among them.
 Files are imported by path, in sorted order; a file whose name starts with ``_`` is a
 shared module of the proofs folder, not a topic.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from symdl.derivation import Derivation
+from symdl.proofbook.figure import Figure
 from symdl.verify.report import Report
 
 __all__ = ["DerivationRecord", "Proof", "ProofResult", "discover", "proof", "select"]
@@ -37,7 +39,7 @@ class Proof:
 
     title: str
     statement: str
-    fn: Callable[[], Report | Derivation | Sequence[Report | Derivation]]
+    fn: Callable[[], Report | Derivation | Sequence[Report | Derivation | Figure]]
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     topic: str = ""
@@ -59,7 +61,8 @@ class ProofResult:
     then holds the exception). ``note`` explains an ``undecided`` that no report gave
     (the proof's time budget ran out); ``cached`` marks a result read from the cache.
     ``derivations`` are the step-by-step derivations the proof returned, checked and
-    rendered; the check of each one's final claim is among ``reports``.
+    rendered; the check of each one's final claim is among ``reports``. ``figures`` are
+    the pictures the proof returned, in its order.
     """
 
     proof: Proof
@@ -70,6 +73,7 @@ class ProofResult:
     note: str = ""
     cached: bool = False
     derivations: tuple[DerivationRecord, ...] = ()
+    figures: tuple[Figure, ...] = ()
 
     @property
     def ok(self) -> bool:

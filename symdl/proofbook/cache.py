@@ -1,18 +1,22 @@
 """A cache of proof results, keyed by the content of the proof's file and of symdl.
 
 A result is reusable when nothing it depends on changed: the proof's file, the shared
-``_*.py`` modules beside it, every source file of symdl, and the versions of Python and
-of the libraries symdl computes with. Only decisive results (``proved``, ``verified``,
+``_*.py`` modules beside it, every source file of symdl, and the versions of Python, of
+the libraries symdl computes with and of matplotlib (or its absence), which draws the
+figures. Only decisive results (``proved``, ``verified``,
 ``refuted``) are stored: an ``undecided`` or an ``error`` may depend on the machine's
 load or the time budget, so it is run again. Step-by-step derivations are kept as their
-rendered records. Entries are JSON files written atomically
-(a temporary file renamed into place), so an interrupted run never leaves half an entry.
+rendered records, figures as their PNG bytes (base64) or the note that replaces them.
+Entries are JSON files written atomically (a temporary file renamed into place), so an
+interrupted run never leaves half an entry.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -28,12 +32,13 @@ import scipy
 import sympy as sp
 
 from symdl.proofbook.book import DerivationRecord, Proof, ProofResult
+from symdl.proofbook.figure import Figure
 from symdl.verify.report import Entry, Evidence, Kink, Report
 
 __all__ = ["ResultCache", "default_cache_dir"]
 
 _DECISIVE = ("proved", "verified", "refuted")
-_FORMAT = "2"
+_FORMAT = "3"
 _TIMINGS = "timings.json"
 
 
@@ -70,6 +75,7 @@ class ResultCache:
             data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
             reports = tuple(_report(r) for r in data["reports"])
             derivations = tuple(DerivationRecord(**d) for d in data["derivations"])
+            figures = tuple(_figure(f) for f in data["figures"])
             return ProofResult(
                 proof,
                 data["verdict"],
@@ -77,6 +83,7 @@ class ResultCache:
                 seconds=float(data["seconds"]),
                 cached=True,
                 derivations=derivations,
+                figures=figures,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -92,6 +99,10 @@ class ResultCache:
             "seconds": result.seconds,
             "reports": [json.loads(r.to_json()) for r in result.reports],
             "derivations": [asdict(d) for d in result.derivations],
+            "figures": [
+                {**asdict(f), "png": base64.b64encode(f.png).decode("ascii")}
+                for f in result.figures
+            ],
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.directory / f"{key}.json", json.dumps(data))
@@ -140,6 +151,11 @@ def _report(data: dict[str, Any]) -> Report:
     )
 
 
+def _figure(data: dict[str, Any]) -> Figure:
+    png = base64.b64decode(data["png"], validate=True)
+    return Figure(data["title"], data["caption"], png=png, note=data["note"])
+
+
 def _file_digest(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -152,7 +168,11 @@ def _environment() -> str:
     """A digest of symdl's sources and the versions of what it computes with."""
     digest = hashlib.sha256()
     versions = (platform.python_version(), sp.__version__, np.__version__)
-    for part in (*versions, scipy.__version__, mpmath.__version__):
+    try:
+        plotting = importlib.metadata.version("matplotlib")
+    except importlib.metadata.PackageNotFoundError:
+        plotting = "no matplotlib"
+    for part in (*versions, scipy.__version__, mpmath.__version__, plotting):
         digest.update(part.encode() + b"\0")
     root = Path(__file__).resolve().parent.parent
     for source in sorted(root.rglob("*.py")):

@@ -27,6 +27,7 @@ from typing import Any
 from symdl.derivation import Derivation
 from symdl.proofbook.book import DerivationRecord, Proof, ProofResult, weakest
 from symdl.proofbook.cache import ResultCache
+from symdl.proofbook.figure import Figure
 from symdl.verify.report import Report
 
 __all__ = ["default_jobs", "run_proofs"]
@@ -53,12 +54,15 @@ def run_proofs(
     timeout: float | None = None,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
+    dask: str | None = None,
 ) -> list[ProofResult]:
     """Run each proof; its verdict is the weakest verdict of its reports.
 
     ``jobs`` proofs run at once in forked workers (with ``jobs=1`` and no ``timeout``,
     in this process); ``timeout`` is each proof's budget in seconds; a ``cache`` supplies
-    the results of unchanged proofs and keeps the new decisive ones.
+    the results of unchanged proofs and keeps the new decisive ones. With ``dask`` (a
+    scheduler address) the proofs run on that dask.distributed cluster instead, each as
+    a :class:`~symdl.proofbook.distributed.ProofUnit` (``jobs`` is then unused).
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -86,51 +90,70 @@ def run_proofs(
         known = cache.timings()
         todo.sort(key=lambda i: -known.get(proofs[i].key, math.inf))
     forking = "fork" in multiprocessing.get_all_start_methods()
-    if forking and (jobs > 1 or timeout is not None):
+    if dask is not None:
+        from symdl.proofbook.distributed import run_on_dask
+
+        run_on_dask(proofs, todo, dask, timeout, finished)
+    elif forking and (jobs > 1 or timeout is not None):
         _run_forked(proofs, todo, jobs, timeout, finished)
     else:
         for i in todo:
             start = time.perf_counter()
-            finished(i, _result(proofs[i], _attempt(proofs[i].fn), start))
+            outcome = attempt(proofs[i].fn)
+            finished(i, result_of(proofs[i], outcome, time.perf_counter() - start))
     ordered = [results[i] for i in range(len(proofs))]
     if cache is not None:
         cache.record_timings(ordered)
     return ordered
 
 
-_Outcome = tuple[str, tuple[Report, ...], tuple[DerivationRecord, ...], str]
+#: (verdict, reports, derivations, figures, error): what a worker sends back.
+Outcome = tuple[str, tuple[Report, ...], tuple[DerivationRecord, ...], tuple[Figure, ...], str]
 
 
-def _attempt(fn: Callable[[], Any]) -> _Outcome:
-    """(verdict, reports, derivations, error) of calling a proof function; derivations
-    are checked here when the proof did not check them, and their final claims' reports
-    join the reports."""
+def failure(error: str) -> Outcome:
+    """The outcome of a proof that could not be carried out."""
+    return ("error", (), (), (), error)
+
+
+def attempt(fn: Callable[[], Any]) -> Outcome:
+    """(verdict, reports, derivations, figures, error) of calling a proof function;
+    derivations are checked here when the proof did not check them, and their final
+    claims' reports join the reports. Figures accompany the claims, never replace them."""
     try:
         out = fn()
-        items = (out,) if isinstance(out, (Report, Derivation)) else tuple(out)
-        if not items or not all(isinstance(i, (Report, Derivation)) for i in items):
+        single = isinstance(out, (Report, Derivation, Figure))
+        items = (out,) if single else tuple(out)
+        figures = tuple(i for i in items if isinstance(i, Figure))
+        claims = [i for i in items if not isinstance(i, Figure)]
+        if not claims or not all(isinstance(i, (Report, Derivation)) for i in claims):
             raise TypeError(
-                "a proof must return a Report or a Derivation, or a non-empty sequence of them"
+                "a proof must return a Report or a Derivation, or a non-empty sequence of "
+                "them (with any Figure it draws)"
             )
+        items = tuple(claims)
         checked = [(i if i.checked else i.verify()) for i in items if isinstance(i, Derivation)]
         reports = tuple(i for i in items if isinstance(i, Report))
         reports += tuple(d.final for d in checked if d.final is not None)
         records = tuple(DerivationRecord.of(d) for d in checked)
         verdicts = [r.verdict for r in reports] + [d.verdict for d in records]
-        return weakest(verdicts), reports, records, ""
+        return weakest(verdicts), reports, records, figures, ""
     except Exception as err:  # a broken proof is reported, the book goes on
-        return "error", (), (), f"{type(err).__name__}: {err}"
+        return failure(f"{type(err).__name__}: {err}")
 
 
-def _result(p: Proof, outcome: _Outcome, start: float) -> ProofResult:
-    verdict, reports, derivations, error = outcome
+def result_of(p: Proof, outcome: Outcome, seconds: float, note: str = "") -> ProofResult:
+    """The result of ``p`` from a worker's outcome."""
+    verdict, reports, derivations, figures, error = outcome
     return ProofResult(
         p,
         verdict,
-        reports,
+        tuple(reports),
         error=error,
-        seconds=time.perf_counter() - start,
-        derivations=derivations,
+        seconds=seconds,
+        note=note,
+        derivations=tuple(derivations),
+        figures=tuple(figures),
     )
 
 
@@ -215,14 +238,14 @@ def _work(sender: Connection, fn: Callable[[], Any], timeout: float | None) -> N
         # a backstop should the parent die without stopping us: SIGALRM ends the worker
         signal.alarm(math.ceil(timeout) + _GRACE)
     try:
-        outcome = _attempt(fn)
+        outcome = attempt(fn)
         try:
             sender.send(outcome)
         except Exception as err:  # a report that does not pickle
-            sender.send(("error", (), (), f"could not return the reports: {err}"))
+            sender.send(failure(f"could not return the reports: {err}"))
     except BaseException as err:
         trace = traceback.format_exc(limit=3)
-        sender.send(("error", (), (), f"{type(err).__name__}: {err}\n{trace}"))
+        sender.send(failure(f"{type(err).__name__}: {err}\n{trace}"))
     finally:
         sender.close()
         os._exit(0)
@@ -230,16 +253,13 @@ def _work(sender: Connection, fn: Callable[[], Any], timeout: float | None) -> N
 
 def _collect(r: _Running, p: Proof, elapsed: float) -> ProofResult:
     try:
-        verdict, reports, derivations, error = r.receiver.recv()
+        outcome = r.receiver.recv()
     except (EOFError, OSError):
-        code = r.process.exitcode
-        verdict, reports, derivations = "error", (), ()
-        error = f"the worker died without answering ({code})"
+        r.process.join()
+        outcome = failure(f"the worker died without answering ({r.process.exitcode})")
     r.process.join()
     r.receiver.close()
-    return ProofResult(
-        p, verdict, tuple(reports), error=error, seconds=elapsed, derivations=derivations
-    )
+    return result_of(p, outcome, elapsed)
 
 
 def _stop(r: _Running) -> None:

@@ -4,8 +4,9 @@ A table of contents by topic, a summary table with verdict badges, then each pro
 statement, tags and references, its step-by-step derivations typeset by KaTeX (inlined,
 with its fonts, only when the book has a derivation), and for each check the claim and
 an evidence table; a check that did not hold shows its full report (counterexample,
-entries, diagnosis). Statements are Unicode text. Everything taken from a proof or a
-report is HTML-escaped.
+entries, diagnosis). A proof's figures are embedded as base64 PNG ``data:`` URIs (or
+their notes, when they could not be drawn). Statements are Unicode text. Everything
+taken from a proof or a report is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from symdl.render.html import katex_head
+from symdl.render.report_figures import html_figures
 from symdl.render.report_markdown import by_topic, evidence_row, summary, topic_title
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ pre { background: #f7f7f4; padding: 0.5rem; overflow-x: auto; }
 div.derivation { overflow-x: auto; }
 a { color: #2f5d8a; }
 p.intro { font-style: italic; color: #333; }
+figure.plot { margin: 1rem 0; text-align: center; }
+figure.plot img { max-width: 100%; height: auto; border: 1px solid #e1dfd8; }
+figure.plot figcaption, p.figure-note { font-size: 0.9rem; color: #444; }
+p.figure-note { background: #fbf5e6; border-left: 3px solid #b7791f; padding: 0.4rem 0.8rem; }
 """
 
 
@@ -164,6 +170,7 @@ def _proof_section(r: ProofResult) -> list[str]:
             f'<p class="meta">{escape(d.sentence)}</p>',
             f'<div class="derivation">$${escape(d.align)}$$</div>',
         ]
+    out += html_figures(r)
     for i, rep in enumerate(r.reports, 1):
         out += _check(i, rep)
     out.append("</section>")

@@ -4,7 +4,8 @@ The statements are Unicode text; :func:`tex_text` turns them into LaTeX: Greek l
 operators into math-mode macros, super- and subscript characters into
 ``\textsuperscript``/``\textsubscript`` runs, combining accents (x̂, ᾱ) into accent
 commands, and LaTeX's special characters into their escapes. A character it does not know
-is shown as ``[U+XXXX]`` rather than breaking the document.
+is shown as ``[U+XXXX]`` rather than breaking the document. A proof's figures are
+``\includegraphics`` of the PNG files in ``figures/`` beside ``book.tex`` (graphicx).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from symdl.render.report_figures import latex_figures
 from symdl.render.report_markdown import by_topic, evidence_row, summary, topic_title
 
 if TYPE_CHECKING:
@@ -233,6 +235,7 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{longtable,array}
 \usepackage{color}
+\usepackage{graphicx}
 \usepackage[hidelinks]{hyperref}
 \definecolor{proved}{rgb}{0.11,0.50,0.23}
 \definecolor{verified}{rgb}{0.18,0.43,0.71}
@@ -298,6 +301,7 @@ def _proof(r: ProofResult) -> list[str]:
         out.append(r"\textbf{Note:} " + tex_text(r.note) + "\n")
     for d in r.derivations:
         out += [tex_text(d.sentence) + "\n", d.latex]
+    out += latex_figures(r, tex_text)
     for i, rep in enumerate(r.reports, 1):
         out += _check(i, rep)
     return out

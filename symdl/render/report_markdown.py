@@ -3,13 +3,16 @@
 Each proof shows its statement, tags and references, its step-by-step derivations (math
 in ``$$`` blocks), and for every check its claim and an evidence table (method, outcome,
 points, worst relative error, tolerance); a check that did not hold shows the full report
-(counterexample, worst entries, diagnosis).
+(counterexample, worst entries, diagnosis). A proof's figures are images linked from the
+``figures/`` folder beside the book (see :mod:`symdl.render.report_figures`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from symdl.render.report_figures import markdown_figures
 
 if TYPE_CHECKING:
     from symdl.proofbook.book import ProofResult
@@ -100,6 +103,7 @@ def _proof_section(r: ProofResult) -> list[str]:
         lines += ["", f"Note: {_text(r.note)}"]
     for d in r.derivations:
         lines += ["", d.markdown]
+    lines += markdown_figures(r)
     for i, rep in enumerate(r.reports, 1):
         lines += ["", f"**Check {i}: {rep.verdict}** — `{rep.claim}`", ""]
         lines += ["| method | outcome | detail | points | worst rel err | tolerance |"]

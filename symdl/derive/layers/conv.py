@@ -156,13 +156,13 @@ class _Conv(Block):
         pos, off = _POS[: self.ndim], _OFF[: self.ndim]
         reads = ",\\,".join(f"s{i} + d{u} - p" for i, u in zip(pos, off))
         reads_text = ", ".join(f"s·{i}+d·{u}−p" for i, u in zip(pos, off))
-        bias = f"{w.p_tex('b')}_{{o}} + " if self.bias else ""
+        bias = f"{{{w.p_tex('b')}}}_{{o}} + " if self.bias else ""
         bias_text = f"{w.p_text('b')}[o] + " if self.bias else ""
         return (
             Equation(
-                f"{w.y_tex}_{{n,o,{','.join(pos)}}}",
-                rf"{bias}\sum_{{c,{','.join(off)}}} {w.p_tex('W')}_{{o,c,{','.join(off)}}}\,"
-                rf"{w.x_tex}_{{n,c,\,{reads}}}",
+                f"{{{w.y_tex}}}_{{n,o,{','.join(pos)}}}",
+                rf"{bias}\sum_{{c,{','.join(off)}}} {{{w.p_tex('W')}}}_{{o,c,{','.join(off)}}}\,"
+                rf"{{{w.x_tex}}}_{{n,c,\,{reads}}}",
                 f"{w.y_text}[n,o,{','.join(pos)}] = {bias_text}Σ_{{c,{','.join(off)}}} "
                 f"{w.p_text('W')}[o,c,{','.join(off)}] {w.x_text}[n,c,{reads_text}]",
                 f"cross-correlation as PyTorch's Conv{self.ndim}d, {self._constants()}; "
@@ -173,7 +173,8 @@ class _Conv(Block):
     def backward_equations(self, w: Wiring, shape: Shape) -> tuple[Equation, ...]:
         pos, off, idx = _POS[: self.ndim], _OFF[: self.ndim], _IN[: self.ndim]
         g, gt = w.gy_tex(), w.gy_text()
-        W, Wt, X, Xt = w.p_tex("W"), w.p_text("W"), w.x_tex, w.x_text
+        # braced, so that an index can follow a name that has one (W_{1})
+        W, Wt, X, Xt = f"{{{w.p_tex('W')}}}", w.p_text("W"), f"{{{w.x_tex}}}", w.x_text
         s, p = self.window.stride[0], self.window.padding[0]
         # the upstream gradient, dilated by the stride (s − 1 zeros between neighbours)
         if s == 1:
@@ -195,8 +196,9 @@ class _Conv(Block):
                     rf"{crop}\sum_o {G}_{{n,o}}"
                     rf"\star_{{\mathrm{{full}}}}\operatorname{{rot}}_{{180}}\left({W}_{{o,c}}\right)",
                     f"({w.gx_text()})[n,c] = {crop_t}Σ_o {Gt}[n,o] ⋆full rot180({Wt}[o,c])",
-                    "the full convolution of the upstream gradient with the flipped kernel "
-                    f"(taps d apart), channel axes swapped; {dilated}"
+                    "the full convolution of the upstream gradient with the flipped kernel"
+                    + (" (taps d apart)" if self.window.dilation[0] > 1 else "")
+                    + f", channel axes swapped; {dilated}"
                     + (f"crop_{p} drops the padding; " if p else "")
                     + f"entrywise ({w.gx_text()})[n,c,{','.join(idx)}] = "
                     f"Σ_{{o,{','.join(off)}}} {Wt}[o,c,{','.join(off)}] "
@@ -210,7 +212,7 @@ class _Conv(Block):
                 f"({w.g_text('W')})[o,c] = Σ_n {Xpt}[n,c] ⋆ {Gt}[n,o]",
                 "the cross-correlation of the "
                 + ("zero-padded " if p else "")
-                + "input with the upstream gradient, read at offsets d·u, 0 ≤ u < k; "
+                + "input with the upstream gradient, read at offsets d·u, 0 ≤ u ≤ k − 1; "
                 + f"entrywise ({w.g_text('W')})[o,c,{','.join(off)}] = "
                 f"Σ_{{n,{','.join(pos)}}} {gt}[n,o,{','.join(pos)}] {Xt}[n,c,{reads_text}]",
             )

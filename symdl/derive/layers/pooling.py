@@ -99,17 +99,17 @@ class _Pool(Block):
         pos, off = ",".join(_POS[: self.ndim]), ",".join(_OFF[: self.ndim])
         tex, text = self._window_tex()
         if self._op == "max":
-            rhs = rf"\max_{{{off}}} {w.x_tex}_{{n,c,\,{tex}}}"
+            rhs = rf"\max_{{{off}}} {{{w.x_tex}}}_{{n,c,\,{tex}}}"
             rhs_text = f"max_{{{off}}} {w.x_text}[n,c,{text}]"
         else:
-            rhs = rf"\frac{{1}}{{{self.size}}}\sum_{{{off}}} {w.x_tex}_{{n,c,\,{tex}}}"
+            rhs = rf"\frac{{1}}{{{self.size}}}\sum_{{{off}}} {{{w.x_tex}}}_{{n,c,\,{tex}}}"
             rhs_text = f"(1/{self.size}) Σ_{{{off}}} {w.x_text}[n,c,{text}]"
         return (
             Equation(
-                f"{w.y_tex}_{{n,c,{pos}}}",
+                f"{{{w.y_tex}}}_{{n,c,{pos}}}",
                 rhs,
                 f"{w.y_text}[n,c,{pos}] = {rhs_text}",
-                f"each channel separately, {self._constants()}, 0 ≤ {off} < k",
+                f"each channel separately, {self._constants()}, 0 ≤ {off} ≤ k − 1",
             ),
         )
 
@@ -151,7 +151,7 @@ class _MaxPool(_Pool):
                 rf"\left({w.gx_tex()}\right)_{{n,c,{at}}}",
                 rf"\sum_{{{pos}}} \left({w.gy_tex()}\right)_{{n,c,{pos}}}\,"
                 rf"\left[({at}) = \operatorname{{argmax}}_{{\mathcal{{W}}_{{{pos}}}}}"
-                rf" {w.x_tex}_{{n,c}}\right]",
+                rf" {{{w.x_tex}}}_{{n,c}}\right]",
                 f"({w.gx_text()})[n,c,{at}] = Σ_{{{pos}}} {w.gy_text()}[n,c,{pos}] · "
                 f"[({at}) = argmax over the window ({pos}) of {w.x_text}[n,c,{text}]]",
                 "the gradient goes to each window's maximum (the first one in row-major "
@@ -221,15 +221,16 @@ class _AvgPool(_Pool):
     _op = "avg"
 
     def backward_equations(self, w: Wiring, shape: Shape) -> tuple[Equation, ...]:
-        pos, off = ",".join(_POS[: self.ndim]), ",".join(_OFF[: self.ndim])
-        tex, text = self._window_tex()
+        pos, at = ",".join(_POS[: self.ndim]), ",".join(_IN[: self.ndim])
         return (
             Equation(
-                rf"\left({w.gx_tex()}\right)_{{n,c,\,{tex}}}",
-                rf"\mathrel{{+}}= \frac{{1}}{{{self.size}}}\left({w.gy_tex()}\right)_{{n,c,{pos}}}",
-                f"({w.gx_text()})[n,c,{text}] += (1/{self.size}) {w.gy_text()}[n,c,{pos}]",
-                f"for every window ({pos}) and offset ({off}): each upstream entry spread "
-                f"evenly over its window; overlapping windows add; {self._constants()}",
+                rf"\left({w.gx_tex()}\right)_{{n,c,{at}}}",
+                rf"\frac{{1}}{{{self.size}}}\sum_{{({pos}):\,({at})\in\mathcal{{W}}_{{{pos}}}}}"
+                rf" \left({w.gy_tex()}\right)_{{n,c,{pos}}}",
+                f"({w.gx_text()})[n,c,{at}] = (1/{self.size}) Σ over the windows ({pos}) "
+                f"holding ({at}) of {w.gy_text()}[n,c,{pos}]",
+                "each upstream entry spread evenly over its window; overlapping windows add; "
+                f"{self._constants()}",
             ),
         )
 

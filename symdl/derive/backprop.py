@@ -194,6 +194,7 @@ def backprop(
     blocks = walk(steps)
     differentiable = input_gradient and not getattr(blocks[0].layer.block, "integer_input", False)
     source = module_source(steps, input_gradient=differentiable)
+    forward = compile_function(source, "forward", "<symdl-backprop>")
     slots: dict[str, Slot] = {}
     for step in blocks:
         slots.update({key: slot for key, slot in step.params + step.data})
@@ -206,8 +207,8 @@ def backprop(
         derivation=sections(steps),
         input_gradient=differentiable,
         slots=slots,
-        _forward=compile_function(source, "forward", "<symdl-backprop>"),
-        _backward=compile_function(source, "backward", "<symdl-backprop>"),
+        _forward=forward,
+        _backward=forward.__globals__["backward"],  # the same compiled module
     )
 
 

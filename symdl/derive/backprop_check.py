@@ -37,7 +37,14 @@ from symdl.verify.sampled import sampled_gradcheck
 if TYPE_CHECKING:
     from symdl.derive.backprop import BackpropResult
 
-__all__ = ["FULL_GRADCHECK", "SMALL_INPUT", "SMALL_PARAMETERS", "BackpropCheck", "check_backprop"]
+__all__ = [
+    "FULL_GRADCHECK",
+    "SMALL_INPUT",
+    "SMALL_PARAMETERS",
+    "BackpropCheck",
+    "check_backprop",
+    "check_network_code",
+]
 
 SMALL_INPUT = 8
 SMALL_PARAMETERS = 40
@@ -124,6 +131,12 @@ def _build(cls: type[Block], build: Any, args: Any, kwargs: dict[str, Any]) -> B
 
 def _shape(shape: Shape) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def check_network_code(res: BackpropResult, *, seed: int = 0, batch: int = 3) -> Report:
+    """The generated module's backward against finite differences of its forward (item 2
+    of the module doc), at a random instance with ``batch`` examples."""
+    return _code_check(res, seed=seed, batch=batch)[1]
 
 
 def _code_check(res: BackpropResult, *, seed: int, batch: int) -> tuple[str, Report]:

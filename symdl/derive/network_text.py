@@ -123,7 +123,8 @@ class _Reader:
         return ParseError(message, self.line, self.col(node))
 
     def written(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.line.strip(), node) or ""
+        start, end = getattr(node, "col_offset", 0), getattr(node, "end_col_offset", None)
+        return self._encoded[start:end].decode("utf-8", "replace")
 
     def chain(self, node: ast.AST) -> list[Layer | Residual | str]:
         parts: list[ast.AST] = []

@@ -442,3 +442,28 @@ def test_a_users_unflipped_input_gradient_is_named():
     with pytest.raises(Mismatch) as caught:
         check_layer(forward, backward, block, input_shape=(1, 3, 3), max_examples=20)
     assert any("does not flip the kernel" in d for d in caught.value.report.diagnosis)
+
+
+def test_equations_index_names_that_already_carry_a_subscript():
+    """Inside a network the names are W_{1}, Z_{2}: an index must follow them braced
+    (``W_{1}_{o,c}`` is a LaTeX double-subscript error)."""
+    import re
+
+    w = Wiring(
+        x_tex=r"\mathbf{A}_{1}",
+        y_tex=r"\mathbf{Z}_{2}",
+        params_tex={"W": r"\mathbf{W}_{2}", "b": r"\mathbf{b}_{2}"},
+        params_text={"W": "W₂", "b": "b₂"},
+    )
+    blocks = [
+        (Conv2d(2, 3, 3, stride=2, padding=1), (2, 5, 5)),
+        (Conv1d(1, 2, 2, dilation=2), (1, 5)),
+        (LAYERS.get("maxpool2d")(2), (2, 4, 4)),
+        (LAYERS.get("avgpool1d")(2), (2, 4)),
+        (LAYERS.get("flatten")(), (2, 3)),
+    ]
+    for block, shape in blocks:
+        for e in (*block.forward_equations(w, shape), *block.backward_equations(w, shape)):
+            for tex in (e.lhs, e.rhs):
+                assert not re.search(r"_\{[^{}]*\}_", tex), tex
+                assert tex.count("{") == tex.count("}"), tex

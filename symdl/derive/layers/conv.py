@@ -354,11 +354,24 @@ class _Conv(Block):
 
 
 class Conv1d(_Conv):
+    """``conv1d(c_in, c_out, k, stride=1, padding=0, dilation=1)`` on inputs (C, L).
+
+    >>> Conv1d(2, 4, 3, dilation=2).output_shape((2, 10))
+    (4, 6)
+    """
+
     kind = "conv1d"
     ndim = 1
 
 
 class Conv2d(_Conv):
+    """``conv2d(c_in, c_out, k, stride=1, padding=0, dilation=1)`` on inputs (C, H, W);
+    ``k`` is an int or ``(kh, kw)``.
+
+    >>> Conv2d(3, 8, 3, stride=2, padding=1).output_shape((3, 28, 28))
+    (8, 14, 14)
+    """
+
     kind = "conv2d"
     ndim = 2
 

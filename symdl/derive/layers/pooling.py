@@ -292,6 +292,13 @@ class MaxPool1d(_MaxPool):
 
 
 class MaxPool2d(_MaxPool):
+    """``maxpool2d(k, stride=k)`` on inputs (C, H, W); a remainder no window covers is
+    dropped, as in PyTorch.
+
+    >>> MaxPool2d(2).output_shape((8, 27, 26))
+    (8, 13, 13)
+    """
+
     kind = "maxpool2d"
     ndim = 2
 

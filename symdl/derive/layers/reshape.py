@@ -23,6 +23,12 @@ __all__ = ["Flatten"]
 
 
 class Flatten(Block):
+    """``flatten``: per example (C, H, W) → (C·H·W,).
+
+    >>> Flatten().output_shape((8, 13, 13))
+    (1352,)
+    """
+
     kind = "flatten"
     letter = "H"
 

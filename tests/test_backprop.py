@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from symdl.derive.layers.dense import Activation, Dense
 from symdl.derive.network_text import parse_network
 from symdl.errors import ShapeError, UnknownNameError
 
+CHROMIUM = Path("/usr/bin/chromium")
 MLP = "dense(4,3) | relu | dense(3,2) | softmax_cross_entropy"
 
 
@@ -185,7 +187,10 @@ def test_check_of_a_correct_network_lists_every_distinct_kind(mlp):
         "rule of relu on 3",
         "rule of softmax_cross_entropy on 2",
     ]
-    assert labels[-1].startswith("generated forward/backward")
+    assert labels[3:] == [
+        f"generated ∂L/∂{name} vs finite differences (batch 3)"
+        for name in ("x", "W1", "b1", "W2", "b2")
+    ]
 
 
 def test_a_large_network_checks_small_instances_and_samples_the_code():
@@ -194,7 +199,7 @@ def test_a_large_network_checks_small_instances_and_samples_the_code():
     assert check.verdict == "verified", str(check)
     labels = [label for label, _ in check.reports]
     assert "rule of dense(3, 2) on 3" in labels and "rule of dense(2, 4) on 2" in labels
-    assert labels[-1].endswith("sampled")
+    assert labels[-1] == "generated ∂L/∂b2 vs finite differences (batch 3, sampled)"
 
 
 def test_keyword_configuration_is_checked_at_small_sizes():
@@ -220,7 +225,10 @@ def test_wrong_generated_code_is_refuted(monkeypatch):
     check = res.check()
     assert check.verdict == "refuted"
     refuted = [label for label, r in check.reports if r.verdict == "refuted"]
-    assert refuted == ["generated forward/backward at a random instance (batch 3)"]
+    assert refuted == [
+        "generated ∂L/∂b1 vs finite differences (batch 3)",
+        "generated ∂L/∂b2 vs finite differences (batch 3)",
+    ]
 
 
 def test_wrong_activation_code_is_refuted(monkeypatch):
@@ -255,9 +263,11 @@ def test_a_wrong_rule_is_refuted_by_both_checks(size):
     dense_rules = [v for label, v in verdicts.items() if label.startswith("rule of dense")]
     assert dense_rules and set(dense_rules) == {"refuted"}, str(check)
     assert verdicts["rule of mse"] == "proved"
-    assert check.reports[-1][1].verdict == "refuted"
+    code = {label.split(" vs ")[0]: r for label, r in check.reports if " vs " in label}
+    assert code["generated ∂L/∂W1"].verdict == "refuted"
+    assert {code[k].verdict for k in code if k != "generated ∂L/∂W1"} == {"verified"}
     if size == (3, 2):
-        assert "1/2 times the true gradient" in str(check.reports[-1][1])
+        assert "1/2 times the true gradient" in str(code["generated ∂L/∂W1"])
 
 
 def test_renderings(mlp):
@@ -265,7 +275,7 @@ def test_renderings(mlp):
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "δ₁ = (W₂ᵀ δ₂) ⊙ relu'(z₁)" in text and "not checked" in text
     check = mlp.check()
-    assert "verified: 4 checks" in mlp.text(check)
+    assert "verified: 8 checks" in mlp.text(check)
     latex = mlp.latex(standalone=True)
     assert latex.startswith(r"\documentclass") and r"\boldsymbol{\delta}_{1}" in latex
     assert mlp.latex().startswith(r"\section*")
@@ -306,9 +316,45 @@ def test_standalone_latex_compiles(tmp_path, mlp):
         assert done.returncode == 0, done.stdout[-3000:]
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_html_renders_in_headless_chromium(tmp_path, mlp):
+    page = tmp_path / "n.html"
+    page.write_text(
+        backprop("dense(4,4) | residual(dense(4,4) | gelu) | dense(4,2) | mse").html(),
+        encoding="utf-8",
+    )
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
+    dom = subprocess.run(
+        [str(CHROMIUM), *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'class="katex' in dom.stdout  # KaTeX ran
+    assert 'class="katex-error"' not in dom.stdout  # and met no math it could not parse
+
+
 @pytest.mark.skipif(
     not all(k in LAYERS for k in ("conv2d", "maxpool2d", "flatten")), reason="no conv layers"
 )
+def test_a_vanishing_gradient_is_undecided_not_refuted():
+    # batch norm subtracts the batch mean, so layer norm's shift β₁ has gradient 0 exactly;
+    # the generated code gives it as rounding noise of cancelling terms
+    text = "input(2) | layer_norm(2) | batch_norm(2) | softmax_cross_entropy"
+    if not all(k in LAYERS for k in ("layer_norm", "batch_norm")):
+        pytest.skip("no normalisation layers")
+    from symdl.derive.backprop_check import check_network_code
+
+    reports = dict(check_network_code(backprop(text), seed=1))
+    beta = reports["generated ∂L/∂beta1 vs finite differences (batch 3)"]
+    assert beta.verdict in ("verified", "undecided")
+    if beta.verdict == "undecided":
+        assert "vanishes identically" in beta.notes[-1]
+    others = [r.verdict for label, r in reports.items() if "beta1" not in label]
+    assert set(others) == {"verified"}
+
+
 def test_a_small_cnn():
     res = backprop(
         "input(1,6,6) | conv2d(1,2,3) | relu | maxpool2d(2) | flatten | dense(8,3) "

@@ -20,7 +20,7 @@ def test_text_is_the_default(capsys):
 def test_check_exit_0_and_lists_the_checks(capsys):
     assert main(["backprop", "dense(3,2) | tanh | dense(2,2) | mse", "--check"]) == 0
     out = capsys.readouterr().out
-    assert "Checks" in out and "verified  generated forward/backward" in out
+    assert "Checks" in out and "verified  generated ∂L/∂W1 vs finite differences" in out
 
 
 def test_numpy_prints_the_module_that_runs(capsys):
@@ -83,7 +83,7 @@ def test_refuted_exits_1(monkeypatch, capsys):
     monkeypatch.setitem(dense._FAST_BACKWARD, "tanh", "{gy} * (1.0 - {y})")
     assert main(["backprop", "dense(3,3) | tanh | dense(3,2) | mse", "--check"]) == 1
     out = capsys.readouterr().out
-    assert "refuted: 4 checks" in out and "refuted   generated" in out
+    assert "refuted: 8 checks" in out and "refuted   generated ∂L/∂" in out
 
 
 def test_undecided_exits_2(monkeypatch, capsys):

@@ -138,6 +138,8 @@ def test_hostile_sizes_and_depths():
         parse_network("dense(" + "9" * 5000 + ", 3) | mse")
     with pytest.raises(ShapeError, match="parameters; at most"):
         parse_network(f"dense({MAX_INT}, {MAX_INT}) | mse")
+    with pytest.raises(ShapeError, match="entries per example"):
+        parse_network("input(10000000, 10000000) | relu | mse")
     with pytest.raises(TypeError):
         parse_network(b"dense(3,2) | mse")  # type: ignore[arg-type]
 

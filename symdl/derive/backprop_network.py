@@ -18,12 +18,22 @@ from math import prod
 from symdl.derive.layers.base import Block, Shape, Slot
 from symdl.errors import ShapeError, with_caret
 
-__all__ = ["MAX_LAYERS", "MAX_PARAMETERS", "Layer", "Network", "Residual", "shape_text"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_LAYERS",
+    "MAX_PARAMETERS",
+    "Layer",
+    "Network",
+    "Residual",
+    "shape_text",
+]
 
 #: at most this many layers in one network (counting those inside residual blocks)
 MAX_LAYERS = 512
 #: at most this many parameter entries in one network (8 bytes each)
 MAX_PARAMETERS = 100_000_000
+#: at most this many entries in one example's input or in any layer's output
+MAX_ENTRIES = 100_000_000
 
 
 def shape_text(shape: Shape) -> str:
@@ -104,6 +114,10 @@ class Network:
             shape = tuple(int(s) for s in input_shape)
             if any(s < 1 for s in shape):
                 raise ShapeError(f"input shape {shape} must have positive sizes")
+        if prod(shape) > MAX_ENTRIES:
+            raise ShapeError(
+                f"the input has {prod(shape):,} entries per example; at most {MAX_ENTRIES:,}"
+            )
         start = shape
         shapes = _infer(wrapped, shape, text, "", top=True)
         net = cls(wrapped, start, shapes, text)
@@ -217,6 +231,15 @@ def _infer(
                 raise ShapeError(
                     with_caret(_mismatch(f"{label}: {err}", shape, previous), text, item.col)
                 ) from None
+        if prod(after) > MAX_ENTRIES:
+            raise ShapeError(
+                with_caret(
+                    f"{label} outputs {prod(after):,} entries per example; at most "
+                    f"{MAX_ENTRIES:,} are allowed",
+                    text,
+                    item.col,
+                )
+            )
         out.append(after)
         previous = f"{label} ({item.describe()})"
         shape = after

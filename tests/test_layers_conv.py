@@ -263,7 +263,7 @@ class NotFlipped(Conv2d):
     def backward_code(self, w, shape):
         W = w.params["W"]
         return _replace(
-            super().backward_code(w, shape), f"@ {W}.reshape", f"@ {W}[:, :, ::-1, ::-1].reshape"
+            super().backward_code(w, shape), f"({W}.reshape", f"({W}[:, :, ::-1, ::-1].reshape"
         )
 
 
@@ -279,8 +279,8 @@ class SwappedChannels(Conv2d):
         W = w.params["W"]
         return _replace(
             super().backward_code(w, shape),
-            f"@ {W}.reshape",
-            f"@ {W}.transpose(1, 0, 2, 3).reshape",
+            f"({W}.reshape",
+            f"({W}.transpose(1, 0, 2, 3).reshape",
         )
 
 

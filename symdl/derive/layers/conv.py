@@ -30,12 +30,14 @@ Sec. 9.5, eqs. 9.11–9.14; Dumoulin & Visin, A guide to convolution arithmetic 
 learning, 2016, Sec. 4). Input rows past the last window (when :math:`s` does not divide
 :math:`n + 2p - d(k-1) - 1`) get gradient 0.
 
-The generated code is im2col: the windows as a matrix :math:`\mathbf P` of shape
-:math:`(B o_1 o_2, C_{\text{in}} k_1 k_2)`, then :math:`\mathbf Z = \mathbf P \mathbf
-W^\top + \mathbf b`, :math:`\partial L/\partial\mathbf W = \boldsymbol\Delta^\top\mathbf
-P`, :math:`\partial L/\partial\mathbf P = \boldsymbol\Delta \mathbf W`, added back onto
-the input one kernel offset at a time (col2im). It is the same sum as the full
-convolution above, without the :math:`s^2` zeros of :math:`\tilde\Delta`.
+The generated code is im2col: per example the windows as a matrix :math:`\mathbf P_n`
+of shape :math:`(C_{\text{in}} k_1 k_2, o_1 o_2)`, then :math:`\mathbf Z_n = \mathbf W
+\mathbf P_n + \mathbf b`, :math:`\partial L/\partial\mathbf W = \sum_n
+\boldsymbol\Delta_n\mathbf P_n^\top`, :math:`\partial L/\partial\mathbf P_n = \mathbf
+W^\top\boldsymbol\Delta_n`, added back onto the input one kernel offset at a time
+(col2im); arrays stay (B, C, H, W) in memory, as the neighbouring layers expect. It is
+the same sum as the full convolution above, without the :math:`s^2` zeros of the
+dilated gradient.
 """
 
 from __future__ import annotations
@@ -231,43 +233,43 @@ class _Conv(Block):
     # ---- code -------------------------------------------------------------------------
 
     def forward_code(self, w: Wiring, shape: Shape) -> list[str]:
-        t, win = w.tmp, self.window
-        out = self.output_shape(shape)[1:]
-        n = self.ndim
-        ck = self.c_in * int(np.prod(win.kernel))
-        # (B, C, o…, k…) → (B, o…, C, k…): one row of P per output position
-        order = ", ".join(map(str, (0, *range(2, 2 + n), 1, *range(2 + n, 2 + 2 * n))))
-        back = ", ".join(map(str, (0, 1 + n, *range(1, 1 + n))))
-        bias = f" + {w.params['b']}[:, {', '.join(['None'] * n)}]" if self.bias else ""
-        return [
-            *im2col_code(w.x, f"{t}view", f"{t}xp", win),
-            f"{t}P = {t}view.transpose({order}).reshape(-1, {ck})",
-            f"{w.y} = ({t}P @ {w.params['W']}.reshape({self.c_out}, {ck}).T)"
-            f".reshape(-1, {', '.join(map(str, out))}, {self.c_out}).transpose({back}){bias}",
-        ]
-
-    def backward_code(self, w: Wiring, shape: Shape) -> list[str]:
         t, win, n = w.tmp, self.window, self.ndim
         out = self.output_shape(shape)[1:]
-        ck = self.c_in * int(np.prod(win.kernel))
-        to_rows = ", ".join(map(str, (0, *range(2, 2 + n), 1)))
+        ck, positions = self.c_in * int(np.prod(win.kernel)), int(np.prod(out))
+        # windows (B, C, o…, k…) → P of shape (B, C·k…, o…): one column per position, so
+        # that Z = W P is one matrix product per example and comes out (B, C_out, o…)
+        order = ", ".join(map(str, (0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n))))
         lines = [
-            f"{t}D = {w.gy}.transpose({to_rows}).reshape(-1, {self.c_out})",
-            f"{w.grads['W']} = ({t}D.T @ {t}P).reshape({self.c_out}, {self.c_in}, "
-            f"{', '.join(map(str, win.kernel))})",
+            *im2col_code(w.x, f"{t}view", f"{t}xp", win),
+            f"{t}P = {t}view.transpose({order}).reshape(-1, {ck}, {positions})",
+            f"{w.y} = ({w.params['W']}.reshape({self.c_out}, {ck}) @ {t}P)"
+            f".reshape(-1, {self.c_out}, {', '.join(map(str, out))})",
         ]
         if self.bias:
-            lines.append(f"{w.grads['b']} = {t}D.sum(axis=0)")
+            lines.append(f"{w.y} += {w.params['b']}[:, {', '.join(['None'] * n)}]")
+        return lines
+
+    def backward_code(self, w: Wiring, shape: Shape) -> list[str]:
+        t, win = w.tmp, self.window
+        out = self.output_shape(shape)[1:]
+        ck, positions = self.c_in * int(np.prod(win.kernel)), int(np.prod(out))
+        kernel = ", ".join(map(str, win.kernel))
+        lines = [
+            f"{t}D = {w.gy}.reshape(-1, {self.c_out}, {positions})",
+            # ∂L/∂W = Σ_n Δ_n P_nᵀ: the correlation of the input with the upstream gradient
+            f"{w.grads['W']} = ({t}D @ {t}P.transpose(0, 2, 1)).sum(axis=0)"
+            f".reshape({self.c_out}, {self.c_in}, {kernel})",
+        ]
+        if self.bias:
+            lines.append(f"{w.grads['b']} = {t}D.sum(axis=(0, 2))")
         if not w.gx:
             return lines
-        # ∂L/∂P = Δ W, as windows (B, C, o…, k…), added back one kernel offset at a time
-        sizes_text = ", ".join(map(str, (*out, self.c_in, *win.kernel)))
-        to_windows = ", ".join(map(str, (0, 1 + n, *range(1, 1 + n), *range(2 + n, 2 + 2 * n))))
+        # ∂L/∂P = Wᵀ Δ, as (B, C, k…, o…), added back onto the input one offset at a time
         lines += [
-            f"{t}gP = ({t}D @ {w.params['W']}.reshape({self.c_out}, {ck}))"
-            f".reshape(-1, {sizes_text}).transpose({to_windows})",
+            f"{t}gP = ({w.params['W']}.reshape({self.c_out}, {ck}).T @ {t}D)"
+            f".reshape(-1, {self.c_in}, {kernel}, {', '.join(map(str, out))})",
             f"{t}gxp = np.zeros({t}xp.shape)",
-            *col2im_code(f"{t}gP", f"{t}gxp", win, out, t),
+            *col2im_code(f"{t}gP", f"{t}gxp", win, out, t, kernel_first=True),
         ]
         if any(win.padding):
             crop = ", ".join(f"{p}:{p + m}" for p, m in zip(win.padding, shape[1:]))
@@ -280,23 +282,29 @@ class _Conv(Block):
         """Wrong backward passes people write (see :meth:`Block.variants`)."""
         right = self.backward_code(w, shape)
         W, n = w.params["W"], self.ndim
-        product = f"@ {W}.reshape("
+        gP = f"{w.tmp}gP = ({W}.reshape("
+
+        def in_gx(new: str) -> list[str]:
+            return [line.replace(gP, f"{w.tmp}gP = ({new}.reshape(") for line in right]
+
         out: dict[str, list[str]] = {}
         if w.gx and max(self.window.kernel) > 1:
             flip = ", ".join([":", ":"] + ["::-1"] * n)
             out[
                 "does not flip the kernel in ∂L/∂X (it is the full convolution of the upstream "
                 "gradient with the kernel rotated by 180°)"
-            ] = [line.replace(product, f"@ {W}[{flip}].reshape(") for line in right]
+            ] = in_gx(f"{W}[{flip}]")
         if w.gx and self.c_in == self.c_out > 1:
             axes = ", ".join(map(str, (1, 0, *range(2, 2 + n))))
-            out["swaps the kernel's channel axes in ∂L/∂X (it sums W[o, c] over o)"] = [
-                line.replace(product, f"@ {W}.transpose({axes}).reshape(") for line in right
-            ]
+            out["swaps the kernel's channel axes in ∂L/∂X (it sums W[o, c] over o)"] = in_gx(
+                f"{W}.transpose({axes})"
+            )
         if self.bias:
             b = w.grads["b"]
             out["averages ∂L/∂b over the batch and positions instead of summing"] = [
-                line.replace(".sum(axis=0)", ".mean(axis=0)") if line.startswith(b) else line
+                line.replace(".sum(axis=(0, 2))", ".mean(axis=(0, 2))")
+                if line.startswith(b)
+                else line
                 for line in right
             ]
         return out

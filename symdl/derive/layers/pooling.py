@@ -173,10 +173,11 @@ class _MaxPool(_Pool):
         if not w.gx:
             return []
         t = w.tmp
-        kernel = ", ".join(map(str, self.window.kernel))
+        kernel = ", ".join(map(str, self.window.kernel)) + ("," if self.ndim == 1 else "")
         return [
-            f"{t}gP = ((np.arange({self.size}) == {t}arg[..., None]) * {w.gy}[..., None])"
-            f".reshape({t}arg.shape + ({kernel},))",
+            f"{t}routed = np.zeros({t}arg.shape + ({self.size},))",
+            f"np.put_along_axis({t}routed, {t}arg[..., None], {w.gy}[..., None], axis=-1)",
+            f"{t}gP = {t}routed.reshape({t}arg.shape + ({kernel},))",
             *self._scatter(w, shape, f"{t}gP"),
         ]
 
@@ -185,7 +186,7 @@ class _MaxPool(_Pool):
         if not w.gx or self.size == 1:
             return {}
         t = w.tmp
-        kernel = ", ".join(map(str, self.window.kernel))
+        kernel = ", ".join(map(str, self.window.kernel)) + ("," if self.ndim == 1 else "")
         new = ", ".join(["None"] * self.ndim)
         to_all = f"np.broadcast_to({w.gy}[..., {new}], {w.gy}.shape + ({kernel},))"
         return {
@@ -242,7 +243,7 @@ class _AvgPool(_Pool):
         if not w.gx:
             return []
         t = w.tmp
-        kernel = ", ".join(map(str, self.window.kernel))
+        kernel = ", ".join(map(str, self.window.kernel)) + ("," if self.ndim == 1 else "")
         new = ", ".join(["None"] * self.ndim)
         return [
             f"{t}gP = np.broadcast_to(({w.gy} / {self.size})[..., {new}], "

@@ -106,8 +106,10 @@ def im2col_code(x: str, cols: str, padded: str, window: Window) -> list[str]:
         source = padded
     else:
         lines.append(f"{padded} = {x}")
-    steps = (*window.stride, *window.dilation)
-    every = "" if steps == (1,) * len(steps) else f"[:, :, {', '.join(f'::{s}' for s in steps)}]"
+    steps = [f"::{s}" if s > 1 else ":" for s in (*window.stride, *window.dilation)]
+    while steps and steps[-1] == ":":
+        steps.pop()
+    every = f"[:, :, {', '.join(steps)}]" if steps else ""
     lines.append(
         f"{cols} = np.lib.stride_tricks.sliding_window_view({source}, "
         f"{_tuple(window.span)}, axis={_tuple(tuple(range(2, 2 + window.ndim)))}){every}"
@@ -116,11 +118,20 @@ def im2col_code(x: str, cols: str, padded: str, window: Window) -> list[str]:
 
 
 def col2im_code(
-    gcols: str, target: str, window: Window, out: tuple[int, ...], tmp: str
+    gcols: str,
+    target: str,
+    window: Window,
+    out: tuple[int, ...],
+    tmp: str,
+    *,
+    kernel_first: bool = False,
 ) -> list[str]:
-    """Lines adding ``gcols`` (shape :math:`(B, C, o_1, \\dots, k_1, \\dots)`) onto
-    ``target`` (the padded input's shape): offset :math:`u` of every window lands on
-    input entries :math:`du, du + s, \\dots, du + s(o-1)`."""
+    r"""Lines adding ``gcols`` onto ``target`` (the padded input's shape, zeros): offset
+    :math:`u` of every window lands on input entries :math:`du, du + s, \dots, du +
+    s(o-1)`. ``gcols`` has shape :math:`(B, C, o_1, \dots, k_1, \dots)`, or
+    :math:`(B, C, k_1, \dots, o_1, \dots)` when ``kernel_first``. Windows that do not
+    overlap (:math:`s \ge d(k-1)+1` on every axis) write disjoint entries, so each
+    offset is assigned instead of added."""
     n = window.ndim
     names = [f"{tmp}u{a}" for a in range(n)]
     lines = []
@@ -132,7 +143,9 @@ def col2im_code(
         for a, s, o in zip(starts, window.stride, out)
     )
     offset = ", ".join(names)
-    lines.append("    " * n + f"{target}[:, :, {slices}] += {gcols}[..., {offset}]")
+    source = f"{gcols}[:, :, {offset}]" if kernel_first else f"{gcols}[..., {offset}]"
+    disjoint = all(s >= e for s, e in zip(window.stride, window.span))
+    lines.append("    " * n + f"{target}[:, :, {slices}] {'=' if disjoint else '+='} {source}")
     return lines
 
 

@@ -270,6 +270,19 @@ def test_a_wrong_rule_is_refuted_by_both_checks(size):
         assert "1/2 times the true gradient" in str(code["generated ∂L/∂W1"])
 
 
+class _Unregistered(Dense):
+    kind = "unregistered_dense"
+
+
+def test_a_large_unregistered_block_is_undecided_not_verified():
+    check = backprop([_Unregistered(30, 20), LAYERS.get("mse").build()]).check()
+    assert check.verdict == "undecided"
+    reports = dict(check.reports)
+    assert reports["rule of unregistered_dense(30, 20)"].verdict == "undecided"
+    small = backprop([_Unregistered(3, 2), LAYERS.get("mse").build()]).check()
+    assert small.verdict == "verified"
+
+
 def test_renderings(mlp):
     text = mlp.text()
     assert all(len(line) <= 100 for line in text.splitlines())

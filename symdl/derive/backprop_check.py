@@ -84,10 +84,16 @@ def check_backprop(
         if key in seen:
             continue
         seen.add(key)
-        for label, block, shape in _rule_instances(step):
+        instances = _rule_instances(step)
+        for label, block, shape in instances:
             reports.append(
                 (f"rule of {label}", check_rule(block, shape, seed=seed, timeout=timeout))
             )
+        if not instances:
+            label = f"rule of {step.layer.describe()}"
+            detail = "too large to expand entrywise, and no small registered configuration"
+            evidence = Evidence("symbolic", "skipped", detail)
+            reports.append((label, Report("undecided", label, "symbolic", (evidence,))))
     reports += check_network_code(res, seed=seed, batch=batch)
     verdicts = [r.verdict for _, r in reports]
     if "refuted" in verdicts:
@@ -114,21 +120,33 @@ def _rule_instances(step: Step) -> list[tuple[str, Block, Shape]]:
     out = []
     for args, kwargs, shape in kind.examples:
         merged = {**kwargs, **dict(step.layer.kwargs)}
-        example = _build(type(block), kind.build, args, merged) or kind.build(*args, **kwargs)
-        out.append((f"{example.describe()} on {_shape(shape)}", example, tuple(shape)))
+        shape = tuple(shape)
+        candidates = [
+            _build(kind.build, args, merged, shape, like=type(block)),
+            _build(type(block), args, merged, shape),
+            _build(kind.build, args, dict(kwargs), shape),
+        ]
+        example = next((c for c in candidates if c is not None), None)
+        if example is not None:
+            out.append((f"{example.describe()} on {_shape(shape)}", example, shape))
     return out
 
 
-def _build(cls: type[Block], build: Any, args: Any, kwargs: dict[str, Any]) -> Block | None:
-    """The example built as the network's block's own class, with its keywords."""
-    for maker in (cls, build):
-        try:
-            block = maker(*args, **kwargs)
-        except (TypeError, ValueError, SymdlError):
-            continue
-        if isinstance(block, cls):
-            return block  # type: ignore[no-any-return]
-    return None
+def _build(
+    maker: Any,
+    args: Any,
+    kwargs: dict[str, Any],
+    shape: Shape,
+    *,
+    like: type[Block] = Block,
+) -> Block | None:
+    """``maker(*args, **kwargs)`` when it builds a ``like`` block that takes ``shape``."""
+    try:
+        block = maker(*args, **kwargs)
+        block.output_shape(shape)
+    except (TypeError, ValueError, KeyError, SymdlError):
+        return None
+    return block if isinstance(block, like) else None
 
 
 def _shape(shape: Shape) -> str:

@@ -191,6 +191,21 @@ def test_layer_norm_normalises_each_example_and_batch_norm_each_feature():
     assert np.max(np.abs(y_layer.mean(axis=0))) > 0.1
 
 
+def test_layer_norm_of_a_sequence_normalises_each_token():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4))
+    gy = rng.standard_normal((2, 3, 4))
+    params = {"gamma": rng.uniform(0.5, 1.5, 4), "beta": rng.standard_normal(4)}
+    y3, gx3, g3 = block_function(LayerNorm(4), (3, 4))[1](x, params, {}, gy)
+    y2, gx2, g2 = block_function(LayerNorm(4), (4,))[1](
+        x.reshape(6, 4), params, {}, gy.reshape(6, 4)
+    )
+    np.testing.assert_allclose(y3.reshape(6, 4), y2, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(gx3.reshape(6, 4), gx2, rtol=1e-12, atol=1e-14)
+    for k in params:
+        np.testing.assert_allclose(g3[k], g2[k], rtol=1e-12)
+
+
 class _LayerNormWithBatchStatistics(LayerNorm):
     """Layer norm's backward pass written with batch norm's axes."""
 
@@ -228,7 +243,8 @@ def test_shapes_that_do_not_fit_name_the_block():
     with pytest.raises(ShapeError, match=r"\(2, h, w\)"):
         BatchNorm2d(2).output_shape((2,))
     with pytest.raises(ShapeError, match="layer_norm"):
-        LayerNorm(2).output_shape((2, 2))
+        LayerNorm(2).output_shape((2, 3))
+    assert LayerNorm(2).output_shape((3, 2)) == (3, 2)
     assert LAYERS.get("batch_norm")(4, 0.1).describe() == "batch_norm(4, 0.1)"
     assert LAYERS.get("batchnorm")(4).describe() == "batch_norm(4)"
 

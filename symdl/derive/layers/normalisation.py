@@ -33,9 +33,10 @@ Its :math:`\partial\ell/\partial\mu` has a second term, :math:`\partial\ell/\par
 
 ``batch_norm2d(c)`` does the same per channel of a ``(c, h, w)`` input, with statistics
 over the batch and both spatial axes (:math:`m = Bhw`). Layer norm (Ba, Kiros & Hinton
-2016) normalises each example over its :math:`n` features instead: the same formulas with
-the roles of the two axes exchanged (:math:`m = n`), :math:`\boldsymbol\gamma,\boldsymbol\beta`
-still per feature.
+2016) normalises each example over its :math:`n` features instead (each token of a
+``(T, n)`` sequence, over the last axis): the same formulas with the roles of the two
+axes exchanged (:math:`m = n`), :math:`\boldsymbol\gamma,\boldsymbol\beta` still per
+feature.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _eps(eps: float, like: Any) -> Any:
 
 
 class _Normalisation(Block):
-    """Shared by the three: statistics over ``_stat_axes``, γ and β on axis 1."""
+    """Shared by the three: statistics over ``_stat_axes``, γ and β on the feature axis."""
 
     letter = "H"
     _name = ""
@@ -208,7 +209,7 @@ class _Normalisation(Block):
                 r"\boldsymbol{\sigma}^2",
                 rf"\frac{{1}}{{{m}}} \left(\left({X} - \mathbf{{1}}\boldsymbol{{\mu}}^\top"
                 rf"\right)^{{\odot 2}}\right)^\top \mathbf{{1}}",
-                f"σ² = (1/{mt}) ((({Xt} − 1μᵀ))^⊙2)ᵀ 1",
+                f"σ² = (1/{mt}) (({Xt} − 1μᵀ)^⊙2)ᵀ 1",
                 f"the biased variance (1/{mt}, not 1/({mt}−1))",
             ),
             Equation(
@@ -305,12 +306,30 @@ class BatchNorm2d(_Normalisation):
 
 
 class LayerNorm(_Normalisation):
-    """Layer norm: each example normalised over its own features."""
+    """Layer norm: each example (each token of a ``(T, n)`` sequence) normalised over its
+    own ``n`` features, the last axis."""
 
     kind = "layer_norm"
 
+    def output_shape(self, shape: Shape) -> Shape:
+        if not shape or shape[-1] != self.n:
+            raise ShapeError(
+                f"{self.describe()} normalises a last axis of size {self.n}, but its input "
+                f"has shape {shape_text(shape)}"
+            )
+        return shape
+
     def _stat_axes(self, ndim: int) -> tuple[int, ...]:
-        return (1,)
+        return (ndim - 1,)
+
+    def _param_sum_axes(self, ndim: int) -> tuple[int, ...]:
+        return tuple(range(ndim - 1))
+
+    def _along(self, ndim: int) -> str:
+        return ""
+
+    def _on_axis1(self, v: Any, ndim: int) -> Any:
+        return v
 
     def forward_equations(self, w: Wiring, shape: Shape) -> tuple[Equation, ...]:
         X, Xt = w.x_tex, w.x_text
@@ -320,7 +339,7 @@ class LayerNorm(_Normalisation):
                 r"\boldsymbol{\mu}",
                 rf"\frac{{1}}{{n}} {X} \mathbf{{1}}",
                 f"μ = (1/n) {Xt} 1",
-                "one mean per example (a B-vector)",
+                "one mean per example (a B-vector); a (T, n) sequence: one per token",
             ),
             Equation(
                 r"\boldsymbol{\sigma}^2",
@@ -408,8 +427,9 @@ LAYERS.add(
         "layer_norm",
         LayerNorm,
         "layer_norm(n, eps=1e-5)",
-        "layer normalisation: each example over its n features, learnable γ and β",
-        examples=(((2,), {}, (2,)), ((3,), {}, (3,))),
+        "layer normalisation over the last axis (n features): each example, or each token "
+        "of a (T, n) sequence, learnable γ and β",
+        examples=(((2,), {}, (2,)), ((2,), {}, (2, 2))),
         reference="Ba, Kiros & Hinton, Layer normalization, arXiv:1607.06450 (2016)",
         aliases=("layernorm",),
     )

@@ -177,7 +177,7 @@ class _MaxPool(_Pool):
         return [
             f"{t}routed = np.zeros({t}arg.shape + ({self.size},))",
             f"np.put_along_axis({t}routed, {t}arg[..., None], {w.gy}[..., None], axis=-1)",
-            f"{t}gP = {t}routed.reshape({t}arg.shape + ({kernel},))",
+            f"{t}gP = {t}routed.reshape({t}arg.shape + ({kernel}))",
             *self._scatter(w, shape, f"{t}gP"),
         ]
 
@@ -188,7 +188,7 @@ class _MaxPool(_Pool):
         t = w.tmp
         kernel = ", ".join(map(str, self.window.kernel)) + ("," if self.ndim == 1 else "")
         new = ", ".join(["None"] * self.ndim)
-        to_all = f"np.broadcast_to({w.gy}[..., {new}], {w.gy}.shape + ({kernel},))"
+        to_all = f"np.broadcast_to({w.gy}[..., {new}], {w.gy}.shape + ({kernel}))"
         return {
             "sends the gradient to every entry of the window, not only to its maximum": [
                 f"{t}gP = {to_all}",
@@ -247,7 +247,7 @@ class _AvgPool(_Pool):
         new = ", ".join(["None"] * self.ndim)
         return [
             f"{t}gP = np.broadcast_to(({w.gy} / {self.size})[..., {new}], "
-            f"{w.gy}.shape + ({kernel},))",
+            f"{w.gy}.shape + ({kernel}))",
             *self._scatter(w, shape, f"{t}gP"),
         ]
 

@@ -127,11 +127,12 @@ def test_the_cli_runs_on_the_cluster_and_caches(tmp_path, cluster, capsys):
     assert "Pythagoras" in (tmp_path / "report" / "index.html").read_text()
 
 
-def test_a_unit_carries_its_source_and_runs_without_the_folder(tmp_path):
+def test_a_unit_carries_its_source_and_runs_without_the_folder(tmp_path, monkeypatch):
     folder = folder_with_book(tmp_path)
     (proof,) = [p for p in discover(folder) if p.name == "off_by_a_factor"]
     unit = ProofUnit.of(proof, 30.0)
     (folder / "cluster.py").unlink()  # the worker never reads the proofs folder
+    monkeypatch.chdir(tmp_path)  # nor needs to run where the book was discovered
     outcome, seconds, note = run_unit(unit)
     verdict, reports, _, _, error = outcome
     assert verdict == "refuted" and not error and not note and seconds > 0

@@ -79,6 +79,7 @@ def run_unit(unit: ProofUnit) -> Answer:
     limit = None if unit.timeout is None else unit.timeout + _GRACE
     process = subprocess.Popen(
         command,
+        env=_same_symdl(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -100,6 +101,17 @@ def run_unit(unit: ProofUnit) -> Answer:
         tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
         error = f"the proof's process ended without an answer ({process.returncode}): "
         return ("error", (), (), (), error + " ".join(tail)), 0.0, ""
+
+
+def _same_symdl() -> dict[str, str]:
+    """The environment for the unit's process, such that it imports the symdl this worker
+    runs: a checkout on the worker's path (not an installed package) goes first on
+    PYTHONPATH."""
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parent.parent.parent
+    if root.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

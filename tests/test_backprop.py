@@ -287,11 +287,14 @@ def test_renderings(mlp):
     text = mlp.text()
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "δ₁ = (W₂ᵀ δ₂) ⊙ relu'(z₁)" in text and "not checked" in text
+    assert "(with relu'(x) = H(x), the catalogue's canonical form)" in text
+    assert "\\" not in text  # no LaTeX in the Unicode text
     check = mlp.check()
     assert "verified: 8 checks" in mlp.text(check)
     latex = mlp.latex(standalone=True)
     assert latex.startswith(r"\documentclass") and r"\boldsymbol{\delta}_{1}" in latex
     assert mlp.latex().startswith(r"\section*")
+    assert r"\text{layer 2: with } \operatorname{ReLU}'(x) = H\left(x\right)" in latex
     md = mlp.markdown(check)
     assert "$$" in md and "### The δ recursion" in md and "**verified**" in md
     page = mlp.html(check)

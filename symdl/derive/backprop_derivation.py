@@ -22,7 +22,7 @@ Three sections, in matrix notation with the names of :mod:`symdl.derive.backprop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from symdl.derive.backprop_plan import ResidualStep, Step, has_params
 from symdl.derive.layers.base import Equation
@@ -38,6 +38,8 @@ class Line:
     label: str
     layer: str
     equation: Equation
+    #: the note as LaTeX math, when it is a formula (an activation's derivative)
+    note_tex: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def _backward(steps: Sequence[Step | ResidualStep]) -> list[Line]:
                 eqs = step.layer.block.backward_equations(step.wiring, step.in_shape)
                 if not step.wiring.gx:
                     eqs = tuple(e for e in eqs if e.lhs != step.wiring.gx_tex())
-                lines += [Line(step.label, step.layer.describe(), e) for e in eqs]
+                lines += [_line(step, e) for e in eqs]
             continue
         if not (step.needs_gx or has_params(step)):
             continue
@@ -133,6 +135,22 @@ def _backward(steps: Sequence[Step | ResidualStep]) -> list[Line]:
                 )
             )
     return lines
+
+
+def _line(step: Step, equation: Equation) -> Line:
+    """The line of ``equation``; an activation's derivative becomes a formula in both
+    notations (the block states it in LaTeX only)."""
+    block = step.layer.block
+    if not isinstance(block, Activation):
+        return Line(step.label, step.layer.describe(), equation)
+    from symdl.render.latex import math
+    from symdl.render.text import unicode
+
+    derivative = block.entry.at()[1]
+    name = block.entry.name
+    note = f"with {name}'(x) = {unicode(derivative)}, the catalogue's canonical form"
+    tex = rf"{block.entry.latex}'(x) = {math(derivative)}"
+    return Line(step.label, step.layer.describe(), replace(equation, note=note), tex)
 
 
 def _recursion(steps: Sequence[Step | ResidualStep]) -> list[Line]:

@@ -144,8 +144,11 @@ def text_tex(text: str) -> str:
 def _align(res: BackpropResult, lines: tuple[Line, ...], env: str) -> str:
     rows = []
     for line in lines:
-        note = line.label + (f": {line.equation.note}" if line.equation.note else "")
-        tag = rf" && \text{{{text_tex(note)}}}" if note else ""
+        if line.note_tex:
+            tag = rf" && \text{{{text_tex(line.label)}: with }} {line.note_tex}"
+        else:
+            note = line.label + (f": {line.equation.note}" if line.equation.note else "")
+            tag = rf" && \text{{{text_tex(note)}}}" if note else ""
         rows.append(rf"{line.equation.lhs} &= {line.equation.rhs}{tag}")
     return "\n".join([rf"\begin{{{env}}}", " \\\\\n".join(rows), rf"\end{{{env}}}"])
 
@@ -234,10 +237,10 @@ def backprop_html(res: BackpropResult, check: BackpropCheck | None = None) -> st
         body += [f"<h2>{html.escape(section.title)}</h2>", "<table>"]
         for line in section.lines:
             tex = html.escape(rf"\({line.equation.lhs} = {line.equation.rhs}\)")
-            body.append(
-                f"<tr><td>{html.escape(line.label)}</td><td>{tex}</td>"
-                f"<td>{html.escape(line.equation.note)}</td></tr>"
-            )
+            note = html.escape(line.equation.note)
+            if line.note_tex:
+                note = "with " + html.escape(rf"\({line.note_tex}\)")
+            body.append(f"<tr><td>{html.escape(line.label)}</td><td>{tex}</td><td>{note}</td></tr>")
         body.append("</table>")
     if check is not None:
         body += ["<h2>Checks</h2>", "<table>"]

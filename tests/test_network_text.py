@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from symdl.derive.backprop_network import MAX_LAYERS, Layer, Network, Residual
@@ -166,3 +168,49 @@ def test_any_registered_kind_with_tuples_and_keywords():
         "| dense(72, 3) | softmax_cross_entropy"
     )
     assert net.shapes[0] == (2, 6, 6) and net.shapes[2] == (72,)
+
+
+# ---- the hostile corpus ----------------------------------------------------------------
+
+CORPUS_FILE = Path(__file__).resolve().parent / "hostile_inputs.txt"
+CORPUS = [
+    line
+    for line in CORPUS_FILE.read_text(encoding="utf-8").split("\n")
+    if line and not line.startswith("#")
+]
+GENERATED = [
+    "dense(3,2)\x00 | mse",
+    "dense(3,2)\n__import__('os').system('touch {CANARY}')",
+    "dense(3,2)\u2028| mse",
+    "(lambda: " * 100 + "open('{CANARY}', 'w')" + ")" * 100,
+    "dense(3,2) | " * 5000 + "mse",
+    "residual(" * 500 + "relu" + ")" * 500,
+    "dense(" + "9" * 3999 + ", 2) | mse",
+    "dense(3, 2, " + "x=1, " * 2000 + ") | mse",
+]
+
+
+@pytest.fixture(scope="module")
+def canary(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "CANARY"
+    yield path
+    assert not path.exists(), "a hostile input was executed"
+
+
+@pytest.mark.parametrize("where", ["alone", "as a layer", "as an argument"])
+def test_hostile_corpus_is_refused_never_run(where, canary):
+    for line in [*CORPUS, *GENERATED]:
+        armed = line.replace("{CANARY}", str(canary))
+        text = {
+            "alone": armed,
+            "as a layer": f"dense(3,3) | {armed} | mse",
+            "as an argument": f"dense(3, {armed}) | mse",
+        }[where]
+        try:
+            parse_network(text)
+        except SymdlError as err:
+            assert str(err).strip()
+            assert all(ch.isprintable() for ch in str(err).replace("\n", ""))
+        else:  # only a line that is itself a layer stack may parse
+            assert all(part.strip().isidentifier() for part in armed.split("|")), armed
+        assert not canary.exists(), armed

@@ -35,12 +35,13 @@ from symdl.derive.backprop_plan import ResidualStep, Step, plan
 from symdl.derive.layers.base import Block, Shape, Slot
 from symdl.derive.layers.check import draw
 from symdl.derive.layers.source import compile_function
+from symdl.derive.network_text import parse_network
 from symdl.errors import ShapeError
 
 if TYPE_CHECKING:
     from symdl.derive.backprop_check import BackpropCheck
 
-__all__ = ["BackpropResult", "Network", "backprop"]
+__all__ = ["BackpropResult", "Network", "backprop", "parse_network"]
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,6 @@ def _network(network: object, input_shape: Sequence[int] | None) -> Network:
             return Network.build(network.items, input_shape, text=network.text)
         return network
     if isinstance(network, str):
-        from symdl.derive.network_text import parse_network
-
         net = parse_network(network)
         if input_shape is not None:
             return Network.build(net.items, input_shape, text=net.text)

@@ -211,28 +211,27 @@ class LSTM(Block):
         return [
             f"{t}Whh = {p['W_hh']}.T",
             f"{t}B, {t}T = {w.x}.shape[0], {w.x}.shape[1]",
-            # time-major copies keep every step's slice contiguous
-            f"{t}A = np.ascontiguousarray(({w.x} @ {p['W_xh']}.T + {p['b']}).swapaxes(0, 1))",
+            # time-major: every step's slice is contiguous; C[t], H[t] hold c_t, h_t
+            f"{t}A = {w.x}.swapaxes(0, 1) @ {p['W_xh']}.T + {p['b']}",
             f"{t}S = np.empty_like({t}A)",  # the gates i, f, g, o after their nonlinearity
-            f"{t}C = np.empty(({t}T, {t}B, {n}))",
-            f"{t}TC = np.empty_like({t}C)",
+            f"{t}C = np.empty(({t}T + 1, {t}B, {n}))",
             f"{t}H = np.empty_like({t}C)",
-            f"{t}h0 = np.broadcast_to({p['h0']}, ({t}B, {n}))",
-            f"{t}c0 = np.broadcast_to({p['c0']}, ({t}B, {n}))",
-            f"{t}h, {t}c = {t}h0, {t}c0",
+            f"{t}TC = np.empty(({t}T, {t}B, {n}))",
+            f"{t}C[0] = {p['c0']}",
+            f"{t}H[0] = {p['h0']}",
+            # every step writes into the stored arrays (out=): no temporaries per gate
             f"for {t}t in range({t}T):",
             f"    {t}a = {t}A[{t}t]",
-            f"    {t}a += {t}h @ {t}Whh",
+            f"    {t}a += {t}H[{t}t] @ {t}Whh",
             f"    {t}s = {t}S[{t}t]",
-            f"    {t}s[:, :{2 * n}] = special.expit({t}a[:, :{2 * n}])",
-            f"    {t}s[:, {2 * n}:{3 * n}] = np.tanh({t}a[:, {2 * n}:{3 * n}])",
-            f"    {t}s[:, {3 * n}:] = special.expit({t}a[:, {3 * n}:])",
-            f"    {t}c = {t}s[:, {n}:{2 * n}] * {t}c + {t}s[:, :{n}] * {t}s[:, {2 * n}:{3 * n}]",
-            f"    {t}C[{t}t] = {t}c",
-            f"    {t}TC[{t}t] = np.tanh({t}c)",
-            f"    {t}h = {t}s[:, {3 * n}:] * {t}TC[{t}t]",
-            f"    {t}H[{t}t] = {t}h",
-            f"{w.y} = {t}H.swapaxes(0, 1)",
+            f"    special.expit({t}a[:, :{2 * n}], out={t}s[:, :{2 * n}])",
+            f"    np.tanh({t}a[:, {2 * n}:{3 * n}], out={t}s[:, {2 * n}:{3 * n}])",
+            f"    special.expit({t}a[:, {3 * n}:], out={t}s[:, {3 * n}:])",
+            f"    {t}c = np.multiply({t}s[:, {n}:{2 * n}], {t}C[{t}t], out={t}C[{t}t + 1])",
+            f"    {t}c += {t}s[:, :{n}] * {t}s[:, {2 * n}:{3 * n}]",
+            f"    np.tanh({t}c, out={t}TC[{t}t])",
+            f"    np.multiply({t}s[:, {3 * n}:], {t}TC[{t}t], out={t}H[{t}t + 1])",
+            f"{w.y} = {t}H[1:].swapaxes(0, 1)",
         ]
 
     def backward_code(self, w: Wiring, shape: Shape) -> list[str]:
@@ -248,7 +247,6 @@ class LSTM(Block):
             f"{t}dA = np.empty_like({t}A)",
             f"{t}dh = np.zeros(({t}B, {n}))",
             f"{t}dc = np.zeros(({t}B, {n}))",
-            f"{t}Cp = np.concatenate(({t}c0[None], {t}C[:-1]), axis=0)",
             f"{t}Wh = {p['W_hh']}",
             f"for {t}t in range({t}T - 1, -1, -1):",
             f"    {t}s = {t}S[{t}t]",
@@ -258,18 +256,17 @@ class LSTM(Block):
             f"    {t}dc += {t}dh * {t}s{o} * (1.0 - {t}tc * {t}tc)",
             f"    {t}da{o} = {t}dh * {t}tc * {t}s{o} * (1.0 - {t}s{o})",
             f"    {t}da{i} = {t}dc * {t}s{gg} * {t}s{i} * (1.0 - {t}s{i})",
-            f"    {t}da{f} = {t}dc * {t}Cp[{t}t] * {t}s{f} * (1.0 - {t}s{f})",
+            f"    {t}da{f} = {t}dc * {t}C[{t}t] * {t}s{f} * (1.0 - {t}s{f})",
             f"    {t}da{gg} = {t}dc * {t}s{i} * (1.0 - {t}s{gg} * {t}s{gg})",
             f"    {t}dh = {t}da @ {t}Wh",
             f"    {t}dc = {t}dc * {t}s{f}",
-            f"{t}Hp = np.concatenate(({t}h0[None], {t}H[:-1]), axis=0)",
             f"{t}dA2 = {t}dA.reshape(-1, {4 * n})",
         ]
         if w.gx:
             lines.append(f"{w.gx} = ({t}dA @ {p['W_xh']}).swapaxes(0, 1)")
         lines += [
             f"{g['W_xh']} = {t}dA2.T @ {w.x}.swapaxes(0, 1).reshape({t}dA2.shape[0], -1)",
-            f"{g['W_hh']} = {t}dA2.T @ {t}Hp.reshape(-1, {n})",
+            f"{g['W_hh']} = {t}dA2.T @ {t}H[:-1].reshape(-1, {n})",
             f"{g['b']} = {t}dA2.sum(axis=0)",
             f"{g['h0']} = {t}dh.sum(axis=0)",
             f"{g['c0']} = {t}dc.sum(axis=0)",
@@ -280,7 +277,7 @@ class LSTM(Block):
         """Wrong BPTT passes through the LSTM's gates and states."""
         t, n = w.tmp, self.n_hidden
         f = f"[:, {n}:{2 * n}]"
-        forget = f"    {t}da{f} = {t}dc * {t}Cp[{t}t] * {t}s{f} * (1.0 - {t}s{f})"
+        forget = f"    {t}da{f} = {t}dc * {t}C[{t}t] * {t}s{f} * (1.0 - {t}s{f})"
         lines = LSTM.backward_code(self, w, shape)  # the right lines, even in a subclass
         return {
             "the forget gate's gradient without c_(t−1)": replace_line(

@@ -35,6 +35,7 @@ BENCHMARKS = {
     "peers_accuracy": "benchmarks.peers_accuracy",
     "peers_cost": "benchmarks.peers_cost",
     "peers_bugs": "benchmarks.peers_bugs",
+    "backprop_speed": "benchmarks.backprop_speed",
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -32,6 +32,7 @@ BENCHMARKS = {
     "fd_accuracy": "benchmarks.fd_accuracy",
     "planted_bugs": "benchmarks.planted_bugs",
     "stability": "benchmarks.stability",
+    "symbolic_diff": "benchmarks.symbolic_diff",
     "peers_accuracy": "benchmarks.peers_accuracy",
     "peers_cost": "benchmarks.peers_cost",
     "peers_bugs": "benchmarks.peers_bugs",

@@ -20,16 +20,17 @@ they give the δ recursion :math:`\delta_l = (W_{l+1}^\top\delta_{l+1}) \odot
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from symdl.catalog import ACTIVATIONS
 from symdl.catalog.code import activation_code
 from symdl.derive.layers.base import LAYERS, Block, Equation, LayerKind, Shape, Slot, Wiring
 from symdl.errors import ShapeError
+from symdl.unparse import to_text
 
 __all__ = ["Activation", "Dense"]
 
@@ -210,7 +211,7 @@ class Activation(Block):
         )
 
     def backward_equations(self, w: Wiring, shape: Shape) -> tuple[Equation, ...]:
-        derivative = sp.latex(self.entry.at()[1])
+        derivative = to_text(self.entry.at()[1])
         return (
             Equation(
                 w.gx_tex(),
@@ -272,7 +273,7 @@ def _register_activations() -> None:
         LAYERS.add(
             LayerKind(
                 entry.name,
-                lambda name=entry.name: Activation(name),
+                functools.partial(Activation, entry.name),
                 entry.name,
                 f"entrywise {entry.name}: {entry.doc}",
                 examples=(((), {}, (3,)), ((), {}, (2, 2))),

@@ -211,7 +211,7 @@ class Activation(Block):
         )
 
     def backward_equations(self, w: Wiring, shape: Shape) -> tuple[Equation, ...]:
-        derivative = to_text(self.entry.at()[1])
+        derivative = _text(self.entry.at()[1])
         return (
             Equation(
                 w.gx_tex(),
@@ -246,6 +246,15 @@ class Activation(Block):
         self, x: Any, params: Mapping[str, Any], data: Mapping[str, Any], gy: Any
     ) -> tuple[Any, dict[str, Any]]:
         return gy * np.vectorize(lambda v: self.entry.grad(v), otypes=[object])(x), {}
+
+
+def _text(expr: Any) -> str:
+    """``expr`` in the input language, or SymPy's own text where the language has no form
+    (a ``Piecewise``)."""
+    try:
+        return to_text(expr)
+    except ValueError:
+        return str(expr)
 
 
 def shape_text(shape: Shape) -> str:

@@ -27,10 +27,12 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from symdl.errors import UnsupportedError
 from symdl.kernels import log_softmax, normal_cdf, softmax
 from symdl.nodes import (
+    AxisLogSumExp,
     CatalogFunction,
     EntrySum,
     FilledLike,
     LogSumExp,
+    axis_log_softmax_argument,
     log_softmax_argument,
     ndtr,
     sigmoid,
@@ -178,9 +180,9 @@ def _logdet(m: np.ndarray) -> Any:
     return logabs
 
 
-def _logsumexp_complex(m: np.ndarray) -> Any:
-    shift = np.max(m.real)
-    return shift + np.log(np.sum(np.exp(m - shift)))
+def _logsumexp_complex(m: np.ndarray, axis: int | None = None) -> Any:
+    shift = np.max(m.real, axis=axis, keepdims=axis is not None)
+    return shift + np.log(np.sum(np.exp(m - shift), axis=axis, keepdims=axis is not None))
 
 
 _REAL_FUNCTIONS: dict[type, tuple[str, Callable[..., Any]]] = {
@@ -241,6 +243,9 @@ class _Compiler:
             inner = log_softmax_argument(e)
             if inner is not None and not self.complex_safe:
                 return self._call("log_softmax", log_softmax, inner)
+            along = axis_log_softmax_argument(e)
+            if along is not None and not self.complex_safe:
+                return self._log_softmax_along(*along)
             return self._sum([self._broadcastable(a) for a in e.args])
         if isinstance(e, sp.MatMul):
             return self._matmul(e.args)
@@ -275,6 +280,8 @@ class _Compiler:
             if self.complex_safe:
                 return self._call("logsumexp", _logsumexp_complex, e.arg)
             return self._call("special.logsumexp", special.logsumexp, e.arg)
+        if isinstance(e, AxisLogSumExp):
+            return self._logsumexp_along(e.arg, e.axis)
         if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
             if self.complex_safe:
                 s, f = self.code(e.args[0].arg)
@@ -289,6 +296,13 @@ class _Compiler:
             inner = log_softmax_argument(e.expr)
             if inner is not None and body == sp.exp(var) and not self.complex_safe:
                 return self._call("softmax", softmax, inner)
+            along = axis_log_softmax_argument(e.expr)
+            if along is not None and body == sp.exp(var) and not self.complex_safe:
+                s, f = self.code(along[0])
+                k = along[1]
+                return f"special.softmax({s}, axis={k})", lambda env: special.softmax(
+                    f(env), axis=k
+                )
             inner = _Compiler(self.sizes, self.complex_safe)
             inner.bound = {**self.bound, var: self.code(e.expr)}
             return inner.code(body)
@@ -343,7 +357,11 @@ class _Compiler:
         # s·1 (a scalar broadcast to an array's shape) is just s under NumPy broadcasting
         if isinstance(e, sp.OneMatrix):
             return "1", _const(1)
-        if isinstance(e, sp.MatMul) and isinstance(e.args[-1], sp.OneMatrix):
+        if (
+            isinstance(e, sp.MatMul)
+            and isinstance(e.args[-1], sp.OneMatrix)
+            and not any(isinstance(a, (sp.MatrixExpr, sp.MatrixBase)) for a in e.args[:-1])
+        ):  # (not M·𝟏 with a matrix M: that is a product, the row sums of M)
             return self._product([self.code(a) for a in e.args[:-1]])
         return self.code(e)
 
@@ -398,6 +416,24 @@ class _Compiler:
             k = int(exp)
             return f"{b}**{e}", lambda env: fb(env) ** k
         return f"{b}**({e})", lambda env: fb(env) ** fe(env)
+
+    def _logsumexp_along(self, arg: sp.Basic, axis: int) -> Code:
+        # shifted by the maximum along the axis, so no exp overflows
+        s, f = self.code(arg)
+        if self.complex_safe:
+            return f"logsumexp({s}, axis={axis})", lambda env: _logsumexp_complex(f(env), axis)
+        return f"special.logsumexp({s}, axis={axis}, keepdims=True)", (
+            lambda env: special.logsumexp(f(env), axis=axis, keepdims=True)
+        )
+
+    def _log_softmax_along(self, arg: sp.Basic, axis: int) -> Code:
+        s, f = self.code(arg)
+
+        def run(env: Env) -> Any:
+            z = f(env)
+            return z - special.logsumexp(z, axis=axis, keepdims=True)
+
+        return f"({s} - special.logsumexp({s}, axis={axis}, keepdims=True))", run
 
     def _call(self, name: str, np_fn: Callable[..., Any], arg: sp.Basic, suffix: str = "") -> Code:
         s, f = self.code(arg)

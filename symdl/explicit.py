@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, FilledLike, LogSumExp
+from symdl.nodes import AxisLogSumExp, EntrySum, FilledLike, LogSumExp
 from symdl.shapes import Scope, format_shape
 
 __all__ = ["MAX_ENTRIES", "MAX_EXPANDED_SQUARE", "Instance", "instances"]
@@ -207,6 +207,8 @@ class _Lowering:
             return self.visit(e.arg).trace()
         if isinstance(e, (EntrySum, LogSumExp)):
             return e.func(self.visit(e.arg)).doit(deep=False)
+        if isinstance(e, AxisLogSumExp):
+            return AxisLogSumExp(self.visit(e.arg), e.axis).doit(deep=False)
         if isinstance(e, ElementwiseApplyFunction):
             f = e.function
             return self.visit(e.expr).applyfunc(lambda v: f(v))

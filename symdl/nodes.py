@@ -5,7 +5,8 @@
 recognise; ``rewrite(exp)`` turns them into elementary functions for simplification.
 ``EntrySum`` and ``LogSumExp`` are scalar reductions over every entry of a matrix
 expression; they stay unevaluated for symbolic dimensions and evaluate with ``doit`` on an
-explicit matrix.
+explicit matrix. ``AxisLogSumExp`` is log-sum-exp along one axis, the building block of
+``softmax(A, axis=1)`` and its relatives.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 __all__ = [
+    "AxisLogSumExp",
     "CatalogFunction",
     "EntrySum",
     "FilledLike",
     "LogSumExp",
+    "axis_log_softmax_argument",
     "catalog_function",
     "expand_catalog",
     "log_softmax_argument",
@@ -219,6 +222,92 @@ class FilledLike(MatrixExpr):  # type: ignore[misc]
     def _sympystr(self, printer):  # type: ignore[no-untyped-def]
         name = "ones_like" if self.value == 1 else "zeros_like" if self.value == 0 else "full_like"
         return f"{name}({printer._print(self.arg)})"
+
+
+class AxisLogSumExp(MatrixExpr):  # type: ignore[misc]
+    r"""Log-sum-exp along one axis, keeping that axis (NumPy's ``keepdims=True``).
+
+    For an :math:`n \times m` matrix :math:`A`, ``axis=1`` gives the :math:`n \times 1`
+    column :math:`(\log \sum_j e^{A_{ij}})_i` (one entry per row) and ``axis=0`` the
+    :math:`1 \times m` row :math:`(\log \sum_i e^{A_{ij}})_j`. Row-wise softmax is
+    :math:`\exp\circ(A - \operatorname{lse}_1(A)\,\mathbf 1^\top)` (Vaswani et al.,
+    *Attention is all you need*, 2017, §3.2.1).
+    """
+
+    def __new__(cls, arg: sp.Basic, axis: int | sp.Integer):  # type: ignore[no-untyped-def]
+        if not isinstance(arg, (MatrixExpr, sp.MatrixBase)):
+            raise TypeError(f"AxisLogSumExp takes a matrix expression, got {arg!r}")
+        if isinstance(arg, sp.MatrixBase):
+            arg = sp.ImmutableMatrix(arg)
+        if int(axis) not in (0, 1):
+            raise ValueError(f"AxisLogSumExp: axis must be 0 or 1, got {axis}")
+        return MatrixExpr.__new__(cls, arg, sp.Integer(int(axis)))
+
+    @property
+    def arg(self) -> sp.Basic:
+        return self.args[0]
+
+    @property
+    def axis(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def shape(self):  # type: ignore[no-untyped-def]
+        rows, cols = self.arg.shape
+        return (rows, 1) if self.axis == 1 else (1, cols)
+
+    def _entry(self, i, j, **kwargs):  # type: ignore[no-untyped-def]
+        k = sp.Dummy("k", integer=True)
+        rows, cols = self.arg.shape
+        if self.axis == 1:
+            return sp.log(sp.Sum(sp.exp(self.arg[i, k]), (k, 0, cols - 1)))
+        return sp.log(sp.Sum(sp.exp(self.arg[k, j]), (k, 0, rows - 1)))
+
+    def doit(self, **hints):  # type: ignore[no-untyped-def]
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            lines = [arg.row(i) for i in range(arg.rows)] if self.axis == 1 else None
+            if lines is None:
+                lines = [arg.col(j) for j in range(arg.cols)]
+            values = [sp.log(sp.Add(*[sp.exp(v) for v in line])) for line in lines]
+            shape = (len(values), 1) if self.axis == 1 else (1, len(values))
+            return sp.ImmutableMatrix(*shape, values)
+        return self.func(arg, self.axis)
+
+    def _sympystr(self, printer):  # type: ignore[no-untyped-def]
+        return f"logsumexp({printer._print(self.arg)}, axis={self.axis})"
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        return _axis_latex("logsumexp", printer._print(self.arg), self.axis)
+
+
+def _axis_latex(name: str, arg: str, axis: int) -> str:
+    """``\\operatorname{softmax}_{\\mathrm{row}}(…)`` for axis 1, ``_{\\mathrm{col}}`` for 0."""
+    along = "row" if axis == 1 else "col"
+    return rf"\operatorname{{{name}}}_{{\mathrm{{{along}}}}}\left({arg}\right)"
+
+
+def axis_log_softmax_argument(e: sp.Basic) -> tuple[sp.Basic, int] | None:
+    """``(a, axis)`` when ``e`` is ``log_softmax(a, axis=…)`` as the parser builds it.
+
+    That is ``a − lse₁(a)·𝟏ᵀ`` for ``axis=1`` and ``a − 𝟏·lse₀(a)`` for ``axis=0``, with
+    ``lse`` an :class:`AxisLogSumExp`; anything else gives None.
+    """
+    if not isinstance(e, sp.MatAdd) or len(e.args) != 2:
+        return None
+    for a, shift in (e.args, e.args[::-1]):
+        if not isinstance(shift, sp.MatMul) or len(shift.args) != 3 or shift.args[0] != -1:
+            continue
+        first, second = shift.args[1:]
+        for lse, ones in ((first, second), (second, first)):
+            if (
+                isinstance(lse, AxisLogSumExp)
+                and isinstance(ones, sp.OneMatrix)
+                and lse.arg == a
+                and (lse is first) == (lse.axis == 1)
+            ):
+                return a, lse.axis
+    return None
 
 
 def log_softmax_argument(e: sp.Basic) -> sp.Basic | None:

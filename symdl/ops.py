@@ -18,7 +18,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symdl.errors import ShapeError
-from symdl.nodes import EntrySum, FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import AxisLogSumExp, EntrySum, FilledLike, LogSumExp, sigmoid, softplus
 from symdl.registry import Registry
 from symdl.shapes import format_shape, shape_of
 
@@ -27,6 +27,7 @@ __all__ = [
     "FUNCTIONS",
     "InputFunction",
     "add",
+    "along_axis",
     "elementwise",
     "is_array",
     "matmul",
@@ -232,15 +233,83 @@ def _log_softmax(a: sp.Basic) -> sp.Basic:
     return sub(a, LogSumExp(a))
 
 
+def along_axis(name: str, a: sp.Basic, axis: int) -> int:
+    """``axis`` of the 2-D array ``a`` as 0 or 1 (−1 is the last, −2 the first).
+
+    Arrays are 2-D (vectors are columns), so ``axis=1`` reduces each row and ``axis=0``
+    each column; the result keeps the reduced axis (NumPy's ``keepdims=True``). Reducing
+    an axis of length 1 is refused: for a column vector ``x`` (``n×1``),
+    ``softmax(x, axis=1)`` would be all ones, which is never what a NumPy user writing
+    ``axis=-1`` for a 1-D array means.
+    """
+    if not is_array(a):
+        raise ShapeError(f"{name}(): axis={axis} needs an array, got a scalar")
+    if axis not in (0, 1, -1, -2):
+        raise ShapeError(f"{name}(): axis {axis} is out of range for a 2-D array (0, 1, -1, -2)")
+    k = axis % 2
+    if shape_of(a)[k] == 1:
+        raise ShapeError(
+            f"{name}(): axis={axis} reduces an axis of length 1 (the argument has shape "
+            f"{format_shape(shape_of(a))}; vectors are columns, so reduce a vector with axis=0)"
+        )
+    return k
+
+
+def _ones_along(a: sp.Basic, k: int) -> MatrixExpr:
+    """𝟏 (``m×1``) for a row reduction of an ``n×m`` array, 𝟏ᵀ (``1×n``) for a column one."""
+    rows, cols = shape_of(a)
+    return sp.OneMatrix(cols, 1) if k == 1 else sp.OneMatrix(1, rows)
+
+
+def _sum_along(a: sp.Basic, axis: int) -> sp.Basic:
+    """``sum(A, axis=1) = A𝟏`` (row sums, ``n×1``); ``sum(A, axis=0) = 𝟏ᵀA`` (``1×m``)."""
+    k = along_axis("sum", a, axis)
+    return sp.MatMul(a, _ones_along(a, k)) if k == 1 else sp.MatMul(_ones_along(a, k), a)
+
+
+def _mean_along(a: sp.Basic, axis: int) -> sp.Basic:
+    """``mean(A, axis=1) = A𝟏/m`` for an ``n×m`` array; ``axis=0`` gives ``𝟏ᵀA/n``."""
+    k = along_axis("mean", a, axis)
+    return truediv(_sum_along(a, axis), shape_of(a)[k])
+
+
+def _logsumexp_along(a: sp.Basic, axis: int) -> sp.Basic:
+    return AxisLogSumExp(a, along_axis("logsumexp", a, axis))
+
+
+def _log_softmax_along(a: sp.Basic, axis: int, name: str = "log_softmax") -> sp.Basic:
+    """``A − lse₁(A)𝟏ᵀ`` (``axis=1``) or ``A − 𝟏 lse₀(A)`` (``axis=0``)."""
+    k = along_axis(name, a, axis)
+    lse = AxisLogSumExp(a, k)
+    rows, cols = shape_of(a)
+    shift = (
+        sp.MatMul(-1, lse, sp.OneMatrix(1, cols))
+        if k == 1
+        else sp.MatMul(-1, sp.OneMatrix(rows, 1), lse)
+    )
+    return sp.MatAdd(a, shift)
+
+
+def _softmax_along(a: sp.Basic, axis: int) -> sp.Basic:
+    # exp(A − lse(A)𝟏ᵀ): each row's exponentials divided by their sum, in the form whose
+    # generated code never overflows (as for _softmax)
+    return elementwise(sp.exp, _log_softmax_along(a, axis, "softmax"))
+
+
 @dataclass(frozen=True)
 class InputFunction:
-    """A function of the input language: its name, arity, and how it builds SymPy."""
+    """A function of the input language: its name, arity, and how it builds SymPy.
+
+    ``along`` builds the function along one axis (``sum(A, axis=1)``) for the functions
+    that take NumPy's ``axis=`` keyword; it is None for the others.
+    """
 
     name: str
     arity: int
     build: Callable[..., sp.Basic]
     kind: str  # "elementwise" or "reduction"
     doc: str
+    along: Callable[[sp.Basic, int], sp.Basic] | None = None
 
 
 FUNCTIONS = Registry[InputFunction]("function")
@@ -271,6 +340,14 @@ for _name, _f, _doc in [
 ]:
     _elementwise_entry(_name, _f, _doc)
 
+_ALONG: dict[str, Callable[[sp.Basic, int], sp.Basic]] = {
+    "sum": _sum_along,
+    "mean": _mean_along,
+    "logsumexp": _logsumexp_along,
+    "softmax": _softmax_along,
+    "log_softmax": _log_softmax_along,
+}
+
 for _name, _build, _doc in [
     ("sum", _sum, "sum of all entries"),
     ("mean", _mean, "mean of all entries"),
@@ -286,7 +363,7 @@ for _name, _build, _doc in [
     ("log_softmax", _log_softmax, "log of softmax over all entries"),
     ("logsumexp", _logsumexp, "log of the sum of exp over all entries"),
 ]:
-    FUNCTIONS.add(InputFunction(_name, 1, _build, "reduction", _doc))
+    FUNCTIONS.add(InputFunction(_name, 1, _build, "reduction", _doc, _ALONG.get(_name)))
 
 FUNCTIONS.add(
     InputFunction(

@@ -2,7 +2,9 @@
 
 The text is read by :mod:`ast` and only these nodes are accepted: numbers, names,
 ``+ - * / ** @``, unary ``-``/``+``, ``.T``, and calls of the functions in
-:data:`symdl.ops.FUNCTIONS` (optionally written ``np.exp``). Nothing is ever evaluated as
+:data:`symdl.ops.FUNCTIONS` (optionally written ``np.exp``); the one keyword argument is
+``axis=`` with an integer literal, for ``sum``, ``mean``, ``softmax``, ``log_softmax`` and
+``logsumexp``. Nothing is ever evaluated as
 Python: every node is translated by hand, and anything else is a :class:`ParseError` that
 shows the text with a caret under the offending column.
 """
@@ -154,8 +156,11 @@ class _Reader:
                 raise self.fail(f"control character {ch!r} is not allowed", col)
             if ord(ch) > 127:
                 raise self.fail(f"character {ch!r} (U+{ord(ch):04X}) is not allowed", col)
+            if ch == "=" and _is_axis_keyword(text, col):
+                continue
             if ch in "\n\r\\;#'\"`$!?{}[]:,<>=|&~^" and ch != ",":
-                raise self.fail(f"character {ch!r} is not part of the input language", col)
+                hint = _KEYWORD_HINT if ch == "=" else ""
+                raise self.fail(f"character {ch!r} is not part of the input language{hint}", col)
         depth = 0
         for col, ch in enumerate(text):
             depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -256,8 +261,7 @@ class _Reader:
             entry = ops.FUNCTIONS.get(name)
         except UnknownNameError as err:
             raise self.fail(f"unknown {str(err)[3:]}", node) from None
-        if node.keywords:
-            raise self.fail(f"{name}() takes no keyword arguments", node.keywords[0].value)
+        axis = self._axis(name, entry, node.keywords)
         starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.fail("unpacking (*) is not allowed in symdl expressions", starred)
@@ -267,7 +271,49 @@ class _Reader:
                 f"{name}() takes {entry.arity} argument{plural}, got {len(node.args)}", node
             )
         args = [self.visit(a, depth) for a in node.args]
-        return self._finite(entry.build(*args), node)
+        if axis is None:
+            return self._finite(entry.build(*args), node)
+        value, keyword = axis
+        if not ops.is_array(args[0]):
+            raise self.fail(
+                f"{name}(): axis={value} needs an array, but the argument is a scalar", keyword
+            )
+        if value not in (0, 1, -1, -2):
+            raise self.fail(
+                f"{name}(): axis {value} is out of range for a 2-D array (use 0, 1, -1 or -2)",
+                keyword,
+            )
+        assert entry.along is not None
+        return self._finite(entry.along(args[0], value), node)
+
+    def _axis(
+        self, name: str, entry: ops.InputFunction, keywords: list[ast.keyword]
+    ) -> tuple[int, int] | None:
+        """The literal of ``axis=`` (the only keyword of the input language), or None."""
+        if not keywords:
+            return None
+        first = keywords[0]
+        # keywords are not visited, so their columns still refer to the stripped text
+        at = first.col_offset + self.offset
+        if first.arg is None:
+            raise self.fail("unpacking (**) is not allowed in symdl expressions", at)
+        if first.arg != "axis":  # the screen lets '=' through only after 'axis'
+            raise self.fail(f"{name}() takes no keyword argument {first.arg!r}", at)
+        if entry.along is None:
+            raise self.fail(
+                f"{name}() takes no axis= argument (only {', '.join(_AXIS_FUNCTIONS)} do)", at
+            )
+        if len(keywords) > 1:
+            raise self.fail(
+                f"{name}() takes one keyword argument, axis=", keywords[1].col_offset + self.offset
+            )
+        value = _integer_literal(first.value)
+        if value is None:
+            raise self.fail(
+                f"{name}(): axis must be an integer literal (0, 1, -1 or -2)",
+                first.value.col_offset + self.offset,
+            )
+        return value, at
 
     def _finite(self, value: sp.Basic, node: ast.AST) -> sp.Basic:
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -285,6 +331,29 @@ class _Reader:
             digits = float(abs(exponent)) * abs(math.log10(abs(float(base)) or 1e-300))
             if digits > LIMITS["result_digits"]:
                 raise self.fail("the constant is too large to compute exactly", node)
+
+
+_AXIS_FUNCTIONS = ("sum", "mean", "softmax", "log_softmax", "logsumexp")
+_KEYWORD_HINT = " (the only keyword argument is axis=, as in sum(A, axis=1))"
+
+
+def _is_axis_keyword(text: str, col: int) -> bool:
+    """The ``=`` at ``col`` is the one of an ``axis=`` keyword argument (not ``==``)."""
+    before = text[:col].rstrip()
+    after = text[col + 1 : col + 2]
+    word = re.search(r"[A-Za-z0-9_]+$", before)
+    return after != "=" and word is not None and word.group(0) == "axis"
+
+
+def _integer_literal(node: ast.AST) -> int | None:
+    """The value of ``1`` or ``-1`` written as a literal (never a name or an expression)."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) < 10**6:
+        return sign * node.value
+    return None
 
 
 def _unshifted(node: ast.AST, offset: int) -> ast.AST:

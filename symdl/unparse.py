@@ -12,7 +12,16 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from symdl.nodes import CatalogFunction, EntrySum, FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import (
+    AxisLogSumExp,
+    CatalogFunction,
+    EntrySum,
+    FilledLike,
+    LogSumExp,
+    axis_log_softmax_argument,
+    sigmoid,
+    softplus,
+)
 from symdl.ops import is_array
 from symdl.parse import LIMITS
 
@@ -85,6 +94,9 @@ class _Printer:
             inner = _log_softmax_of(e)
             if inner is not None:
                 return f"log_softmax({self.text(inner)[0]})", _ATOM
+            along = axis_log_softmax_argument(e)
+            if along is not None:
+                return f"log_softmax({self.text(along[0])[0]}, axis={along[1]})", _ATOM
             return self._add(list(e.args)), _ADD
         if isinstance(e, sp.MatMul):
             return self._matmul(e)
@@ -100,6 +112,8 @@ class _Printer:
             return f"{self.wrap(e.arg, _POW)}.T", _ATOM
         if isinstance(e, sp.OneMatrix):
             return "1", _ATOM
+        if isinstance(e, AxisLogSumExp):
+            return f"logsumexp({self.text(e.arg)[0]}, axis={e.axis})", _ATOM
         if isinstance(e, FilledLike):
             name = "ones_like" if e.value == 1 else "zeros_like"
             return f"{name}({self.text(e.arg)[0]})", _ATOM
@@ -168,6 +182,12 @@ class _Printer:
 
     def _matmul(self, e: sp.MatMul) -> tuple[str, int]:
         args = list(e.args)
+        along = _axis_sum_of(e)
+        if along is not None:
+            return f"sum({self.text(along[0])[0]}, axis={along[1]})", _ATOM
+        along = _axis_mean_of(e)
+        if along is not None:
+            return f"mean({self.text(along[0])[0]}, axis={along[1]})", _ATOM
         if len(args) == 2 and isinstance(args[1], sp.OneMatrix):
             return self.text(args[0])  # a scalar broadcast against an array
         if args[0] == -1 and len(args) == 2:
@@ -189,6 +209,9 @@ class _Printer:
             inner = _log_softmax_of(e.expr)
             if inner is not None:
                 return f"softmax({self.text(inner)[0]})", _ATOM
+            along = axis_log_softmax_argument(e.expr)
+            if along is not None:
+                return f"softmax({self.text(along[0])[0]}, axis={along[1]})", _ATOM
         arg_text, arg_prec = self.text(e.expr)
         inner = _Printer()
         inner.bound = {**self.bound, var: (arg_text, arg_prec)}
@@ -260,6 +283,28 @@ def _log_softmax_of(e: sp.MatAdd) -> sp.Basic | None:
     ):
         return z
     return None
+
+
+def _axis_sum_of(e: sp.MatMul) -> tuple[sp.Basic, int] | None:
+    """``(A, 1)`` for ``A𝟏`` and ``(A, 0)`` for ``𝟏ᵀA`` (``sum(A, axis=…)``), else None."""
+    if len(e.args) != 2 or not all(is_array(a) for a in e.args):
+        return None
+    a, b = e.args
+    if isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and not isinstance(a, sp.OneMatrix):
+        return a, 1
+    if isinstance(a, sp.OneMatrix) and a.shape[0] == 1 and not isinstance(b, sp.OneMatrix):
+        return b, 0
+    return None
+
+
+def _axis_mean_of(e: sp.MatMul) -> tuple[sp.Basic, int] | None:
+    """``(A, k)`` when ``e`` is ``sum(A, axis=k)`` divided by the length of axis ``k``."""
+    if len(e.args) != 2 or is_array(e.args[0]) or not isinstance(e.args[1], sp.MatMul):
+        return None
+    along = _axis_sum_of(e.args[1])
+    if along is None or e.args[0] != 1 / along[0].shape[along[1]]:
+        return None
+    return along
 
 
 def _negated(term: sp.Basic) -> sp.Basic | None:

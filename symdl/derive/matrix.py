@@ -187,7 +187,12 @@ def matrix_gradient(
         tidy = Tidy(scope.assume)
         sweep = reverse_sweep(fx, [scope.symbol(n) for n in names], tidy=tidy)
         naming = choose_names(
-            sweep.present(), sweep.order, sweep.fan_out, sweep.adjoints, set(variables) | set(names)
+            sweep.present(),
+            sweep.order,
+            sweep.fan_out,
+            sweep.adjoints,
+            # dimensions too: the generated code binds them (p = V.shape[1])
+            set(variables) | set(names) | {d.name for d in scope.dims()},
         )
         named = reverse_sweep(
             fx,

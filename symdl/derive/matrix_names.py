@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from symdl.derive.matrix_tidy import is_softmax
+from symdl.derive.matrix_tidy import axis_softmax_argument, is_softmax
 from symdl.ops import is_array
 
 __all__ = ["Naming", "choose_names"]
@@ -81,7 +81,7 @@ def choose_names(
     for node in order:
         if node not in present:
             continue
-        if is_softmax(node):
+        if is_softmax(node) or axis_softmax_argument(node) is not None:
             chosen[node] = fresh("p", None)
         elif isinstance(node, ElementwiseApplyFunction):
             layer += 1

@@ -18,8 +18,13 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter
 
 from symdl.derive.matrix_rules import logdet_argument, norm_argument
-from symdl.derive.matrix_tidy import is_softmax
-from symdl.nodes import EntrySum, LogSumExp, log_softmax_argument
+from symdl.derive.matrix_tidy import axis_softmax_argument, is_softmax
+from symdl.nodes import (
+    EntrySum,
+    LogSumExp,
+    axis_log_softmax_argument,
+    log_softmax_argument,
+)
 from symdl.ops import is_array
 from symdl.unparse import _ADD, _ATOM, _MUL, _NEG
 from symdl.unparse import _Printer as _TextPrinter
@@ -32,8 +37,10 @@ def to_readable_text(expr: sp.Basic, like: Iterable[sp.Basic] = ()) -> str:
 
     An all-ones matrix inside a matrix product is written ``ones_like(A)`` for an array
     ``A`` of its shape in ``expr`` or in ``like`` (arrays or array expressions, tried in
-    order), else ``ones_like(A).T`` for one of the transposed shape (``ones(r, c)``, which
-    does not parse, when none fits), not
+    order), else ``ones_like(A).T`` for one of the transposed shape, else as a product of
+    ones along axes (``ones_like(sum(Q, axis=1)) @ ones_like(sum(V, axis=0))`` for
+    an ``n×c`` 𝟏𝟏ᵀ), each tried with the variables before the
+    longer array expressions (``ones(r, c)``, which does not parse, when none fits), not
     ``1``, which the input language reads as a broadcast scalar.
     """
     printer = _Readable()
@@ -74,13 +81,36 @@ class _Readable(_TextPrinter):
         self.arrays: list[sp.Basic] = []
 
     def ones(self, m: sp.OneMatrix) -> str:
-        like = next((a for a in self.arrays if a.shape == m.shape), None)
-        if like is not None:
-            return f"ones_like({_TextPrinter().text(like)[0]})"
-        like = next((a for a in self.arrays if a.shape == m.shape[::-1]), None)
-        if like is not None:
-            return f"ones_like({_TextPrinter().text(like)[0]}).T"
+        arrays = [a for a in self.arrays if not isinstance(a, _CONSTANT)]
+        variables = [a for a in arrays if isinstance(a, sp.MatrixSymbol)]
+        # the variables first, then any array of the function (a long subexpression makes
+        # ones_like(...) hard to read, so it is the last resort before ones(r, c))
+        for candidates in (variables, arrays):
+            like = next((a for a in candidates if a.shape == m.shape), None)
+            if like is not None:
+                return f"ones_like({_TextPrinter().text(like)[0]})"
+            like = next((a for a in candidates if a.shape == m.shape[::-1]), None)
+            if like is not None:
+                return f"ones_like({_TextPrinter().text(like)[0]}).T"
+            rows, cols = m.shape
+            # 𝟏 (a column), 𝟏ᵀ (a row) or 𝟏𝟏ᵀ, each through a sum along an axis
+            column = self._ones_along(rows, 1, candidates) if rows != 1 else ""
+            row = self._ones_along(cols, 0, candidates) if cols != 1 else ""
+            if column is not None and row is not None and (column or row):
+                return " @ ".join(t for t in (column, row) if t)
         return f"ones({m.shape[0]}, {m.shape[1]})"
+
+    def _ones_along(self, length: sp.Basic, axis: int, arrays: list[sp.Basic]) -> str | None:
+        """A column (axis 1) or row (axis 0) of ones of ``length``, as ``ones_like`` of a sum
+        along an axis of an array with that dimension: ``ones_like(sum(A, axis=0)).T``."""
+        for a in arrays:
+            text = _TextPrinter().text(a)[0]
+            keep, other = (0, 1) if axis == 1 else (1, 0)
+            if a.shape[keep] == length and a.shape[other] != 1:
+                return f"ones_like(sum({text}, axis={axis}))"
+            if a.shape[other] == length and a.shape[keep] != 1:
+                return f"ones_like(sum({text}, axis={1 - axis})).T"
+        return None
 
     def text(self, e: sp.Basic) -> tuple[str, int]:
         if e in self.bound:
@@ -93,8 +123,10 @@ class _Readable(_TextPrinter):
                     self.ones(m) if isinstance(m, sp.OneMatrix) else self.wrap(m, _MUL)
                     for m in mats
                 ]
-                head = self.wrap(sp.Mul(*scalars), _MUL - 1) + "*" if scalars else ""
-                return head + " @ ".join(parts), _MUL
+                num, den = sp.fraction(sp.Mul(*scalars))
+                head = self.wrap(num, _MUL - 1) + "*" if num != 1 else ""
+                tail = f" / {self.wrap(den, _MUL)}" if den != 1 else ""
+                return head + " @ ".join(parts) + tail, _MUL
         if isinstance(e, sp.Identity):
             return "I", _ATOM
         inner = norm_argument(e) if isinstance(e, sp.Pow) else None
@@ -102,7 +134,11 @@ class _Readable(_TextPrinter):
             return f"norm({self.text(inner)[0]})", _ATOM
         if isinstance(e, sp.Pow) and e.exp == -sp.S.Half and norm_argument(sp.sqrt(e.base)):
             return f"1/norm({self.text(norm_argument(sp.sqrt(e.base)))[0]})", _MUL
-        if isinstance(e, sp.MatAdd) and log_softmax_argument(e) is None:
+        if (
+            isinstance(e, sp.MatAdd)
+            and log_softmax_argument(e) is None
+            and axis_log_softmax_argument(e) is None
+        ):
             terms = sorted(e.args, key=_is_negative)  # subtractions after the first term
             if terms != list(e.args):
                 return self._add(terms), _ADD
@@ -116,6 +152,15 @@ class _Readable(_TextPrinter):
                 top = self.wrap(sp.MatMul(num, *mats) if num != 1 else _product(mats), _MUL - 1)
                 return f"{top} / {self.wrap(den, _MUL)}", _MUL
         return super().text(e)
+
+
+def _along(name: str, arg: str, axis: int) -> str:
+    r"""``\operatorname{softmax}_{\mathrm{row}}(…)``: along axis 1 each row, along 0 each column."""
+    along = "row" if axis == 1 else "col"
+    return rf"\operatorname{{{name}}}_{{\mathrm{{{along}}}}}\left({arg}\right)"
+
+
+_CONSTANT = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
 
 
 def _is_negative(term: sp.Basic) -> bool:
@@ -167,6 +212,9 @@ class _Latex(LatexPrinter):  # type: ignore[misc]
             return (
                 rf"\operatorname{{log\_softmax}}\left({self._print(log_softmax_argument(e))}\right)"
             )
+        along = axis_log_softmax_argument(e)
+        if along is not None:
+            return _along(r"log\_softmax", self._print(along[0]), along[1])
         text = ""
         for i, t in enumerate(sorted(e.args, key=_is_negative)):
             piece = self._print(t)
@@ -177,7 +225,8 @@ class _Latex(LatexPrinter):  # type: ignore[misc]
         return text
 
     def _print_OneMatrix(self, e: sp.OneMatrix) -> str:
-        return r"\mathbf{1}"
+        # a row of ones is the transpose of the all-ones column, 𝟏ᵀ (as in (M𝟏)𝟏ᵀ)
+        return r"\mathbf{1}^\top" if e.shape[0] == 1 and e.shape[1] != 1 else r"\mathbf{1}"
 
     def _print_Identity(self, e: sp.Identity) -> str:
         return r"\mathbf{I}"
@@ -205,6 +254,9 @@ class _Latex(LatexPrinter):  # type: ignore[misc]
             return (
                 rf"\operatorname{{softmax}}\left({self._print(log_softmax_argument(e.expr))}\right)"
             )
+        along = axis_softmax_argument(e)
+        if along is not None:
+            return _along("softmax", self._print(along[0]), along[1])
         (var,), body = e.function.variables, e.function.expr
         slot = sp.Symbol("SLOT")
         text = self._print(body.xreplace({var: slot}))

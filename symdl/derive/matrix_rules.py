@@ -30,6 +30,9 @@ mode algorithmic differentiation*, 2008, §3; Petersen & Pedersen, *The Matrix C
                                            \operatorname{sum}(\bar S)`
 ==========================  ==============================================================
 
+Reductions along one axis (``softmax(Z, axis=1)``, ``logsumexp(A, axis=0)``, …) have their
+rules in :mod:`symdl.derive.matrix_axis`.
+
 Each rule is an identity for every size, so the result holds for all values of the
 symbolic dimensions.
 """
@@ -45,9 +48,17 @@ from sympy.core.function import Application
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from symdl.derive.matrix_tidy import Tidy, is_softmax
+from symdl.derive.matrix_axis import axis_composite_share, axis_logsumexp_share
+from symdl.derive.matrix_tidy import Tidy, axis_softmax_argument, is_softmax
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum, FilledLike, LogSumExp, log_softmax_argument
+from symdl.nodes import (
+    AxisLogSumExp,
+    EntrySum,
+    FilledLike,
+    LogSumExp,
+    axis_log_softmax_argument,
+    log_softmax_argument,
+)
 from symdl.ops import _softmax, is_array
 from symdl.shapes import shape_of
 
@@ -263,7 +274,9 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return (inner,)
     if isinstance(e, ElementwiseApplyFunction):
         return (e.expr, *_parameters(e))
-    if isinstance(e, (sp.Transpose, sp.Inverse, sp.Trace, sp.Determinant, EntrySum, LogSumExp)):
+    if isinstance(
+        e, (sp.Transpose, sp.Inverse, sp.Trace, sp.Determinant, EntrySum, LogSumExp, AxisLogSumExp)
+    ):
         return (e.args[0],)
     if isinstance(e, DiagMatrix):
         return (e.args[0],)
@@ -273,6 +286,11 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
 def _composite_argument(e: sp.Basic) -> sp.Basic | None:
     if is_softmax(e):
         return log_softmax_argument(e.expr)  # type: ignore[attr-defined]
+    along = axis_softmax_argument(e)
+    if along is None and isinstance(e, sp.MatAdd):
+        along = axis_log_softmax_argument(e)
+    if along is not None:
+        return along[0]
     if isinstance(e, sp.MatAdd):
         return log_softmax_argument(e)
     return norm_argument(e) if isinstance(e, sp.Pow) else logdet_argument(e)
@@ -366,6 +384,8 @@ def _shares(
         send(node.arg, t.matmul(bar, sp.OneMatrix(*node.arg.shape)))
     elif isinstance(node, LogSumExp):
         send(node.arg, t.matmul(bar, _softmax(node.arg)))
+    elif isinstance(node, AxisLogSumExp):
+        send(node.arg, axis_logsumexp_share(node, bar, t))
     elif isinstance(node, sp.Trace):
         send(node.arg, t.matmul(bar, sp.Identity(node.arg.shape[0])))
     elif isinstance(node, sp.Determinant):
@@ -391,6 +411,8 @@ def _shares(
 def _composite_share(  # type: ignore[no-untyped-def]
     real: sp.Basic, node: sp.Basic, inner: sp.Basic, bar: sp.Basic, t: Tidy, send
 ) -> None:
+    if axis_composite_share(real, node, inner, bar, t, send):
+        return
     if is_softmax(real):
         shift = t.matmul(t.entry_sum(t.hadamard(bar, node)), sp.OneMatrix(*shape_of(node)))
         send(inner, t.hadamard(node, t.matadd(bar, t.matmul(-1, shift))))

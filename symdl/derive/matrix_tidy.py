@@ -26,11 +26,11 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from symdl.nodes import EntrySum, log_softmax_argument
+from symdl.nodes import EntrySum, axis_log_softmax_argument, log_softmax_argument
 from symdl.ops import is_array
 from symdl.shapes import shape_of
 
-__all__ = ["Tidy", "factor_common", "is_softmax"]
+__all__ = ["Tidy", "axis_softmax_argument", "factor_common", "is_softmax"]
 
 _SELF_TRANSPOSED = ("symmetric", "spd", "diagonal")
 
@@ -41,6 +41,14 @@ def is_softmax(e: sp.Basic) -> bool:
         return False
     (var,), body = e.function.variables, e.function.expr
     return body == sp.exp(var) and log_softmax_argument(e.expr) is not None
+
+
+def axis_softmax_argument(e: sp.Basic) -> tuple[sp.Basic, int] | None:
+    """``(z, axis)`` when ``e`` is ``softmax(z, axis=…)`` as the parser builds it, else None."""
+    if not isinstance(e, ElementwiseApplyFunction):
+        return None
+    (var,), body = e.function.variables, e.function.expr
+    return axis_log_softmax_argument(e.expr) if body == sp.exp(var) else None
 
 
 def factor_common(e: sp.Basic) -> sp.Basic:
@@ -209,6 +217,8 @@ class Tidy:
             return e
         if is_softmax(e) or log_softmax_argument(e) is not None:
             return e  # the parser's own forms of softmax and log_softmax
+        if axis_softmax_argument(e) is not None or axis_log_softmax_argument(e) is not None:
+            return e  # and of the same along an axis
         if isinstance(e, ElementwiseApplyFunction):
             return self.elementwise(e.function, self(e.expr))
         if not isinstance(e, (MatrixExpr, EntrySum, sp.Add, sp.Mul, sp.Pow, sp.Function)):

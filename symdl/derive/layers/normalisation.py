@@ -269,7 +269,7 @@ class _Normalisation(Block):
                 rf"\odot\hat{{\mathbf{{X}}}}\right)\right)\right){r}^{{-1/2}}",
                 f"{w.gx_text()} = (1/{mt})({mt} ∂L/∂X̂ − 11ᵀ ∂L/∂X̂ − X̂ diag(1ᵀ(∂L/∂X̂ ⊙ X̂))) "
                 "diag(σ² + ε)^(−1/2)",
-                "the same, compact (what the generated code computes)",
+                "the same, in compact form: what the generated code computes",
             ),
             Equation(
                 w.g_tex("gamma"),

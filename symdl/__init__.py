@@ -18,6 +18,7 @@ from symdl.derive.approximation import (
     yarotsky_product,
     yarotsky_square,
 )
+from symdl.derive.backprop import BackpropResult, backprop, parse_network
 from symdl.derive.differentials import DifferentialDerivation, derive_by_differentials
 from symdl.derive.gaussian import (
     Expectation,
@@ -36,6 +37,7 @@ from symdl.derive.initialisation import (
     lecun,
     selu_constants,
 )
+from symdl.derive.layers import LAYERS
 from symdl.derive.matrix import MatrixGradient, matrix_gradient
 from symdl.derive.matrix_code import GradientCode
 from symdl.derive.matrix_hessian import MatrixHessian, matrix_hessian
@@ -88,7 +90,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "FUNCTIONS",
+    "LAYERS",
     "Approximation",
+    "BackpropResult",
     "BudgetExceeded",
     "CriticalPoint",
     "Derivation",
@@ -128,6 +132,7 @@ __all__ = [
     "__version__",
     "affine_pieces",
     "approximate",
+    "backprop",
     "check_derivative",
     "check_identity",
     "convergence",
@@ -152,6 +157,7 @@ __all__ = [
     "moment",
     "numpy_function",
     "parse",
+    "parse_network",
     "parse_shape",
     "proof",
     "propagate",

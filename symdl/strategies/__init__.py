@@ -21,6 +21,10 @@ Guarantees, each checked over many draws by the test suite:
   10\,n\,\varepsilon` entrywise (orthonormal columns for a tall shape);
 - :func:`probability_vectors` — entries :math:`\ge` ``min_probability`` and
   :math:`|\sum p - 1| \le n\,\varepsilon`;
+- :func:`networks` — network descriptions (``dense(3, 4) | tanh | …``) whose layers'
+  shapes chain, from every kind of the layer registry;
+- :func:`layer_inputs` — a batch, parameters and data for one registered layer, with the
+  input away from an activation's kinks and distinct where max pooling needs it;
 - :func:`expressions` — input-language text of a function that is :math:`C^\infty` on all
   of :math:`\mathbb{R}^k` (no kinks, no domain edges), nested at most ``max_depth`` deep.
 """
@@ -29,6 +33,7 @@ from symdl.strategies.arrays import KINDS, matrices, probability_vectors, shapes
 from symdl.strategies.catalogue import activations, losses, points
 from symdl.strategies.expressions import expressions
 from symdl.strategies.layers import layer_inputs
+from symdl.strategies.networks import networks
 from symdl.strategies.search import PROFILES, counterexample, load_profile, register_profiles
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "load_profile",
     "losses",
     "matrices",
+    "networks",
     "points",
     "probability_vectors",
     "register_profiles",

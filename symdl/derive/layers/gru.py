@@ -209,24 +209,25 @@ class GRU(Block):
             f"{t}Whh = {p['W_hh']}.T",
             f"{t}bh = {p['b_h']}",
             f"{t}B, {t}T = {w.x}.shape[0], {w.x}.shape[1]",
-            f"{t}U = np.ascontiguousarray(({w.x} @ {p['W_xh']}.T + {p['b_x']}).swapaxes(0, 1))",
+            # time-major: every step's slice is contiguous; H[t] holds h_t, H[0] = h_0
+            f"{t}U = {w.x}.swapaxes(0, 1) @ {p['W_xh']}.T + {p['b_x']}",
             f"{t}S = np.empty_like({t}U)",  # r, z, n after their nonlinearity
             f"{t}M = np.empty(({t}T, {t}B, {n}))",
-            f"{t}H = np.empty_like({t}M)",
-            f"{t}h0 = np.broadcast_to({p['h0']}, ({t}B, {n}))",
-            f"{t}h = {t}h0",
+            f"{t}H = np.empty(({t}T + 1, {t}B, {n}))",
+            f"{t}H[0] = {p['h0']}",
             f"for {t}t in range({t}T):",
-            f"    {t}v = {t}h @ {t}Whh",
+            f"    {t}v = {t}H[{t}t] @ {t}Whh",
             f"    {t}v += {t}bh",
             f"    {t}u = {t}U[{t}t]",
             f"    {t}s = {t}S[{t}t]",
-            f"    {t}s[:, :{2 * n}] = special.expit({t}u[:, :{2 * n}] + {t}v[:, :{2 * n}])",
+            f"    {t}u[:, :{2 * n}] += {t}v[:, :{2 * n}]",
+            f"    special.expit({t}u[:, :{2 * n}], out={t}s[:, :{2 * n}])",
             f"    {t}M[{t}t] = {t}v[:, {2 * n}:]",
-            f"    {t}s[:, {2 * n}:] = np.tanh({t}u[:, {2 * n}:] + {t}s[:, :{n}] * {t}M[{t}t])",
-            f"    {t}z = {t}s[:, {n}:{2 * n}]",
-            f"    {t}h = {t}s[:, {2 * n}:] + {t}z * ({t}h - {t}s[:, {2 * n}:])",
-            f"    {t}H[{t}t] = {t}h",
-            f"{w.y} = {t}H.swapaxes(0, 1)",
+            f"    {t}u[:, {2 * n}:] += {t}s[:, :{n}] * {t}M[{t}t]",
+            f"    np.tanh({t}u[:, {2 * n}:], out={t}s[:, {2 * n}:])",
+            f"    {t}H[{t}t + 1] = {t}s[:, {2 * n}:] + {t}s[:, {n}:{2 * n}] * "
+            f"({t}H[{t}t] - {t}s[:, {2 * n}:])",
+            f"{w.y} = {t}H[1:].swapaxes(0, 1)",
         ]
 
     def backward_code(self, w: Wiring, shape: Shape) -> list[str]:
@@ -236,7 +237,6 @@ class GRU(Block):
             f"{t}G = {w.gy}.swapaxes(0, 1)",
             f"{t}dU = np.empty_like({t}U)",
             f"{t}dV = np.empty_like({t}U)",
-            f"{t}Hp = np.concatenate(({t}h0[None], {t}H[:-1]), axis=0)",
             f"{t}Wh = {p['W_hh']}",
             f"{t}dh = np.zeros(({t}B, {n}))",
             f"for {t}t in range({t}T - 1, -1, -1):",
@@ -245,7 +245,7 @@ class GRU(Block):
             f"    {t}dv = {t}dV[{t}t]",
             f"    {t}dh += {t}G[{t}t]",
             f"    {t}du{c} = {t}dh * (1.0 - {t}s{z}) * (1.0 - {t}s{c} * {t}s{c})",
-            f"    {t}du{z} = {t}dh * ({t}Hp[{t}t] - {t}s{c}) * {t}s{z} * (1.0 - {t}s{z})",
+            f"    {t}du{z} = {t}dh * ({t}H[{t}t] - {t}s{c}) * {t}s{z} * (1.0 - {t}s{z})",
             f"    {t}du{r} = {t}du{c} * {t}M[{t}t] * {t}s{r} * (1.0 - {t}s{r})",
             f"    {t}dv[:, :{2 * n}] = {t}du[:, :{2 * n}]",
             f"    {t}dv{c} = {t}s{r} * {t}du{c}",
@@ -257,7 +257,7 @@ class GRU(Block):
             lines.append(f"{w.gx} = ({t}dU @ {p['W_xh']}).swapaxes(0, 1)")
         lines += [
             f"{g['W_xh']} = {t}dU2.T @ {w.x}.swapaxes(0, 1).reshape({t}dU2.shape[0], -1)",
-            f"{g['W_hh']} = {t}dV2.T @ {t}Hp.reshape(-1, {n})",
+            f"{g['W_hh']} = {t}dV2.T @ {t}H[:-1].reshape(-1, {n})",
             f"{g['b_x']} = {t}dU2.sum(axis=0)",
             f"{g['b_h']} = {t}dV2.sum(axis=0)",
             f"{g['h0']} = {t}dh.sum(axis=0)",

@@ -349,36 +349,40 @@ class RNN(Block):
 
     def forward_code(self, w: Wiring, shape: Shape) -> list[str]:
         t, p = w.tmp, w.params
-        h0 = f"np.broadcast_to({p['h0']}, " if self.learn_initial else "np.zeros("
+        h0 = p["h0"] if self.learn_initial else "0.0"
         return [
-            f"{t}Whh = {p['W_hh']}",
-            f"{t}A = {w.x} @ {p['W_xh']}.T + {p['b']}",
-            f"{t}h0 = {h0}({w.x}.shape[0], {self.n_hidden}))",
-            f"{t}H = np.empty_like({t}A)",
-            f"{t}h = {t}h0",
-            f"for {t}t in range({w.x}.shape[1]):",
-            f"    {t}h = np.tanh({t}A[:, {t}t] + {t}h @ {t}Whh.T)",
-            f"    {t}H[:, {t}t] = {t}h",
-            f"{w.y} = {t}H",
+            f"{t}Whh = {p['W_hh']}.T",
+            f"{t}B, {t}T = {w.x}.shape[0], {w.x}.shape[1]",
+            # time-major: every step's slice is contiguous; H[t] holds h_t, H[0] = h_0
+            f"{t}A = {w.x}.swapaxes(0, 1) @ {p['W_xh']}.T + {p['b']}",
+            f"{t}H = np.empty(({t}T + 1, {t}B, {self.n_hidden}))",
+            f"{t}H[0] = {h0}",
+            f"for {t}t in range({t}T):",
+            f"    {t}a = {t}A[{t}t]",
+            f"    {t}a += {t}H[{t}t] @ {t}Whh",
+            f"    np.tanh({t}a, out={t}H[{t}t + 1])",
+            f"{w.y} = {t}H[1:].swapaxes(0, 1)",
         ]
 
     def backward_code(self, w: Wiring, shape: Shape) -> list[str]:
         t, p, g = w.tmp, w.params, w.grads
         lines = [
-            f"{t}dA = np.empty_like({t}H)",
-            f"{t}dh = np.zeros_like({t}h0)",
-            f"for {t}t in range({w.x}.shape[1] - 1, -1, -1):",
-            f"    {t}da = ({w.gy}[:, {t}t] + {t}dh) * (1.0 - {t}H[:, {t}t] * {t}H[:, {t}t])",
-            f"    {t}dA[:, {t}t] = {t}da",
-            f"    {t}dh = {t}da @ {t}Whh",
-            f"{t}Hp = np.concatenate(({t}h0[:, None], {t}H[:, :-1]), axis=1)",
+            f"{t}G = {w.gy}.swapaxes(0, 1)",
+            f"{t}Wh = {p['W_hh']}",
+            f"{t}dA = np.empty_like({t}A)",
+            f"{t}dh = np.zeros(({t}B, {self.n_hidden}))",
+            f"for {t}t in range({t}T - 1, -1, -1):",
+            f"    {t}h = {t}H[{t}t + 1]",
+            f"    {t}da = np.multiply({t}G[{t}t] + {t}dh, 1.0 - {t}h * {t}h, out={t}dA[{t}t])",
+            f"    {t}dh = {t}da @ {t}Wh",
+            f"{t}dA2 = {t}dA.reshape(-1, {self.n_hidden})",
         ]
         if w.gx:
-            lines.append(f"{w.gx} = {t}dA @ {p['W_xh']}")
+            lines.append(f"{w.gx} = ({t}dA @ {p['W_xh']}).swapaxes(0, 1)")
         lines += [
-            f"{g['W_xh']} = np.tensordot({t}dA, {w.x}, axes=([0, 1], [0, 1]))",
-            f"{g['W_hh']} = np.tensordot({t}dA, {t}Hp, axes=([0, 1], [0, 1]))",
-            f"{g['b']} = {t}dA.sum(axis=(0, 1))",
+            f"{g['W_xh']} = {t}dA2.T @ {w.x}.swapaxes(0, 1).reshape({t}dA2.shape[0], -1)",
+            f"{g['W_hh']} = {t}dA2.T @ {t}H[:-1].reshape(-1, {self.n_hidden})",
+            f"{g['b']} = {t}dA2.sum(axis=0)",
         ]
         if self.learn_initial:
             lines.append(f"{g['h0']} = {t}dh.sum(axis=0)")
@@ -387,14 +391,14 @@ class RNN(Block):
     def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
         """Wrong BPTT passes: the recurrent term dropped, W_hh where W_hhᵀ belongs."""
         t = w.tmp
-        right = f"    {t}dh = {t}da @ {t}Whh"
+        right = f"    {t}dh = {t}da @ {t}Wh"
         lines = RNN.backward_code(self, w, shape)  # the right lines, even in a subclass
         return {
             "drops the recurrent term W_hhᵀ δa_(t+1) from δh_t": replace_line(
                 lines, right, f"    {t}dh = 0.0 * {t}da"
             ),
             "propagates δh_(t−1) with W_hh instead of W_hhᵀ": replace_line(
-                lines, right, f"    {t}dh = {t}da @ {t}Whh.T"
+                lines, right, f"    {t}dh = {t}da @ {t}Wh.T"
             ),
         }
 

@@ -49,6 +49,7 @@ from symdl.derive.meanfield import (
     fixed_point,
     mean_field,
 )
+from symdl.derive.network_text import layer
 from symdl.derive.simulation import LayerCheck, Simulation, simulate
 from symdl.derive.steps import derive as derive_steps
 from symdl.derive.steps_softmax import SoftmaxJacobian, softmax_jacobian
@@ -150,6 +151,7 @@ __all__ = [
     "gradcheck",
     "he",
     "init_for",
+    "layer",
     "lecun",
     "matrix_gradient",
     "matrix_hessian",

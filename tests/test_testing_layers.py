@@ -122,3 +122,14 @@ def test_layer_inputs_reject_a_bad_configuration():
         layer_inputs(LAYERS.get("dense")(3, 2), (4,))
     with pytest.raises(InvalidArgument):
         layer_inputs(LAYERS.get("dense")(3, 2), (3,), min_batch=3, max_batch=2)
+
+
+def test_a_layer_is_written_as_in_a_network_description():
+    import symdl
+
+    block = symdl.layer("dense(3, 2)")
+    assert check_layer(dense_forward, dense_backward, block).ok
+    with pytest.raises(symdl.ParseError):
+        symdl.layer("dense(3, 2) | relu")
+    with pytest.raises(symdl.UnknownNameError, match="did you mean 'dense'"):
+        symdl.layer("dens(3, 2)")

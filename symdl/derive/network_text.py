@@ -30,6 +30,7 @@ __all__ = [
     "MAX_INT",
     "MAX_NESTING",
     "MAX_TEXT",
+    "layer",
     "layer_kind",
     "parse_network",
 ]
@@ -85,6 +86,30 @@ def parse_network(text: str) -> Network:
     if not items:
         raise ParseError("the network has no layers after input(...)", line, reader.input_col)
     return Network.build([i for i in items if not isinstance(i, str)], input_shape, text=line)
+
+
+def layer(text: str) -> Block:
+    """The one configured layer ``text`` describes (``"conv2d(2, 3, 3, stride=2)"``),
+    read like a layer of a network description, for :func:`symdl.testing.check_layer`.
+
+    >>> layer("dense(4, 3)").describe()
+    'dense(4, 3)'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a layer description is text, not {type(text).__name__}")
+    line = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    if len(line) > MAX_TEXT or not line.strip():
+        raise ParseError("a layer description is one layer, e.g. dense(4, 3)")
+    _check_nesting(line)
+    try:
+        tree = ast.parse(line.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
+        raise ParseError(f"not a layer description: {err}") from None
+    reader = _Reader(line, len(line) - len(line.lstrip()))
+    items = reader.chain(tree.body)
+    if len(items) != 1 or not isinstance(items[0], Layer):
+        raise ParseError(f"{text!r} is not one layer; write e.g. dense(4, 3)")
+    return items[0].block
 
 
 def layer_kind(name: str) -> LayerKind:

@@ -20,8 +20,13 @@ and :math:`\lVert\operatorname{diag}(\varphi'(a))\rVert_2 = \max_j|\varphi'(a_j)
 So :math:`\sigma_{\max}(W_{hh}) < 1/\gamma` is sufficient for the long-term gradient
 components to vanish exponentially fast, and :math:`\sigma_{\max}(W_{hh}) > 1/\gamma` is
 necessary for them to explode (Pascanu, Mikolov & Bengio, "On the difficulty of training
-recurrent neural networks", ICML 2013, Sec. 3.2; :math:`\gamma = 1` for tanh and
-:math:`1/4` for the sigmoid).
+recurrent neural networks", ICML 2013, Sec. 2.1, "The mechanics"; :math:`\gamma = 1`
+for tanh and :math:`1/4` for the sigmoid). Pascanu et al. write the recurrence as
+:math:`x_t = W_{rec}\sigma(x_{t-1}) + W_{in}u_t + b`, whose one-step Jacobian is
+:math:`W_{rec}\operatorname{diag}(\sigma'(x_{t-1}))` (their eq. 5 prints
+:math:`W_{rec}^\top`); either way each factor's norm is at most
+:math:`\gamma\,\sigma_{\max}(W)`, so the bound is the same. Here the product formula
+of the form above is proved by SymPy, not taken from the paper.
 
 :func:`rnn_gradient_bound` states these equations and checks them: :math:`\gamma` is
 established from the catalogue's derivative (:func:`symdl.catalog.properties.
@@ -53,7 +58,7 @@ __all__ = ["RNNGradientBound", "rnn_gradient_bound", "sup_derivative"]
 
 REFERENCE = (
     "Pascanu, Mikolov & Bengio, On the difficulty of training recurrent neural networks, "
-    "ICML 2013, Sec. 3"
+    "ICML 2013, Sec. 2.1"
 )
 
 
@@ -182,7 +187,7 @@ def equations(activation: str, gamma: float) -> tuple[Equation, ...]:
             r"\le \left(\gamma\,\sigma_{\max}(W_{hh})\right)^{t-k}",
             "‖∂h_t/∂h_k‖₂ ≤ (γ σ_max(W_hh))^(t−k)",
             "submultiplicativity; σ_max < 1/γ suffices for vanishing, σ_max > 1/γ is "
-            "necessary for exploding (Pascanu et al. 2013, Sec. 3.2)",
+            "necessary for exploding (Pascanu et al. 2013, Sec. 2.1)",
         ),
     )
 

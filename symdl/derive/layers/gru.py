@@ -16,8 +16,11 @@ reset gate's product),
     m_t = W^n_{hh}h_{t-1} + b^n_h,\qquad
     h_t = (1 - z_t)\odot n_t + z_t\odot h_{t-1}.
 
-(Cho et al. write :math:`h_t = z\odot h_{t-1} + (1 - z)\odot\tilde h` too; some texts swap
-:math:`z` and :math:`1 - z`.) The output is every :math:`h_t`; :math:`h_0` is learned,
+Cho et al. interpolate the same way, :math:`h_t = z\odot h_{t-1} + (1 - z)\odot\tilde h`
+(some texts swap :math:`z` and :math:`1 - z`), but apply the reset gate before the
+recurrent product, :math:`\tilde h = \tanh(Wx + U(r\odot h_{t-1}))`; PyTorch (and cuDNN)
+apply it after, :math:`r\odot(W^n_{hh}h_{t-1} + b^n_h)`, as here. The two are different
+functions of the parameters. The output is every :math:`h_t`; :math:`h_0` is learned,
 initialised at zero. Backward, with :math:`\Delta_t` the gradient reaching :math:`h_t` from
 the output:
 

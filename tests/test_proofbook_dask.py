@@ -1,6 +1,7 @@
 """``symdl prove --dask ADDRESS``: the same units on a dask.distributed cluster, with the
 per-proof budget working on daemonic (nanny-started) workers; a clear error without dask."""
 
+import dataclasses
 import multiprocessing
 import struct
 import sys
@@ -11,8 +12,9 @@ import pytest
 
 from symdl.cli import main
 from symdl.errors import SymdlError
-from symdl.proofbook import discover, run_proofs
+from symdl.proofbook import discover, distributed, run_proofs
 from symdl.proofbook.distributed import ProofUnit, run_unit
+from symdl.proofbook.unit_process import close_helper
 
 BOOK = '''
 """Proofs for the cluster."""
@@ -133,10 +135,67 @@ def test_a_unit_carries_its_source_and_runs_without_the_folder(tmp_path, monkeyp
     unit = ProofUnit.of(proof, 30.0)
     (folder / "cluster.py").unlink()  # the worker never reads the proofs folder
     monkeypatch.chdir(tmp_path)  # nor needs to run where the book was discovered
-    outcome, seconds, note = run_unit(unit)
+    try:
+        outcome, seconds, note = run_unit(unit)
+    finally:
+        close_helper()
     verdict, reports, _, _, error = outcome
     assert verdict == "refuted" and not error and not note and seconds > 0
     assert reports[0].counterexample
+
+
+HELPER = """
+import os
+import signal
+import time
+
+from symdl import Report, proof
+
+if os.environ.get("SYMDL_TEST_HANG_ON_IMPORT"):
+    time.sleep(60)
+
+
+@proof("Whose child", statement="-")
+def whose_child():
+    return Report("proved", f"helper {os.getppid()}", "process")
+
+
+@proof("Kills its helper", statement="-")
+def kills_its_helper():
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(5)
+"""
+
+
+def helper_units(tmp_path):
+    (tmp_path / "helper.py").write_text(HELPER)
+    return {p.name: ProofUnit.of(p, 30.0) for p in discover(tmp_path / "helper.py")}
+
+
+def test_a_thread_reuses_its_helper_and_replaces_a_dead_one(tmp_path):
+    units = helper_units(tmp_path)
+    try:
+        first = run_unit(units["whose_child"])[0][1][0].claim
+        assert run_unit(units["whose_child"])[0][1][0].claim == first  # no new interpreter
+        outcome, _, _ = run_unit(units["kills_its_helper"])
+        assert outcome[0] == "error" and "helper process ended without an answer" in outcome[4]
+        again = run_unit(units["whose_child"])[0][1][0].claim
+        assert again.startswith("helper ") and again != first
+    finally:
+        close_helper()
+
+
+def test_a_helper_that_hangs_outside_the_budget_is_killed(tmp_path, monkeypatch):
+    units = helper_units(tmp_path)
+    monkeypatch.setenv("SYMDL_TEST_HANG_ON_IMPORT", "1")  # the import runs unbudgeted
+    monkeypatch.setattr(distributed, "GRACE", 1.0)
+    unit = dataclasses.replace(units["whose_child"], timeout=1.0)
+    try:
+        outcome, seconds, note = run_unit(unit)
+    finally:
+        close_helper()
+    assert outcome[0] == "undecided" and "its process was killed" in note
+    assert 2.0 <= seconds < 30
 
 
 def test_a_proof_not_from_a_file_cannot_be_sent(tmp_path):

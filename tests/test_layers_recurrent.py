@@ -26,8 +26,8 @@ from symdl.errors import ShapeError
 from symdl.verify import gradcheck
 
 WIRING = Wiring(
-    params={k: f"params[{k!r}]" for k in ("W_xh", "W_hh", "b", "h0", "c0")},
-    grads={k: f"grads[{k!r}]" for k in ("W_xh", "W_hh", "b", "h0", "c0")},
+    params={k: f"params[{k!r}]" for k in ("W_xh", "W_hh", "b", "b_x", "b_h", "h0", "c0")},
+    grads={k: f"grads[{k!r}]" for k in ("W_xh", "W_hh", "b", "b_x", "b_h", "h0", "c0")},
 )
 
 
@@ -239,7 +239,7 @@ def test_a_forget_gate_gradient_without_the_previous_cell_is_refuted():
     assert check_code(block, shape).verdict == "refuted"
 
 
-@pytest.mark.parametrize("name", ["rnn", "lstm"])
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_every_named_wrong_variant_fails_the_gradient_check(name):
     block, shape = LAYERS.get(name)(2, 3), (4, 2)
     variants = block.variants(WIRING, shape)

@@ -54,12 +54,14 @@ from symdl.derive.layers.lstm import sigmoid_of
 from symdl.derive.layers.recurrent import (
     at_step,
     initial_slot,
+    replace_line,
     sequence_length,
     tanh_of,
     weight_slots,
 )
 
 __all__ = ["GRU"]
+
 
 REFERENCE = (
     "Cho et al., Learning phrase representations using RNN encoder-decoder for statistical "
@@ -266,6 +268,29 @@ class GRU(Block):
             f"{g['h0']} = {t}dh.sum(axis=0)",
         ]
         return lines
+
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """Wrong BPTT passes through the GRU's gates."""
+        t, n = w.tmp, self.n_hidden
+        r, z, c = f"[:, :{n}]", f"[:, {n}:{2 * n}]", f"[:, {2 * n}:]"
+        lines = GRU.backward_code(self, w, shape)  # the right lines, even in a subclass
+        update = f"    {t}du{z} = {t}dh * ({t}H[{t}t] - {t}s{c}) * {t}s{z} * (1.0 - {t}s{z})"
+        carry = f"    {t}dh = {t}s{z} * {t}dh + {t}dv @ {t}Wh"
+        return {
+            "the update gate's gradient with n_t − h_(t−1) (the other convention's sign)": (
+                replace_line(
+                    lines,
+                    update,
+                    f"    {t}du{z} = {t}dh * ({t}s{c} - {t}H[{t}t]) * {t}s{z} * (1.0 - {t}s{z})",
+                )
+            ),
+            "drops the direct path z_(t+1) ⊙ δh_(t+1) from δh_t": replace_line(
+                lines, carry, f"    {t}dh = {t}dv @ {t}Wh"
+            ),
+            "the candidate's recurrent gradient without the reset gate r_t": replace_line(
+                lines, f"    {t}dv{c} = {t}s{r} * {t}du{c}", f"    {t}dv{c} = {t}du{c}"
+            ),
+        }
 
     def _states(self, x: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         n, batch = self.n_hidden, x.shape[0]

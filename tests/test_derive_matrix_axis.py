@@ -13,12 +13,16 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import special
 
 from symdl.cli import main
 from symdl.derive.matrix import matrix_gradient
+from symdl.explicit import Instance
 from symdl.parse import parse
-from symdl.verify.check import check_derivative
+from symdl.shapes import Scope
+from symdl.verify.check import check_derivative, check_identity
 from symdl.verify.gradcheck import gradcheck
 
 ATTENTION = "sum(softmax((Q @ K.T) / sqrt(d), axis=1) @ V)"
@@ -227,3 +231,51 @@ def test_forward_code_is_stable_at_1e3(f):
         want = A - want
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+IDENTITIES = [
+    ("sum(softmax(A, axis=1), axis=1)", "ones_like(sum(A, axis=1))", "verified"),
+    ("logsumexp(A, axis=0)", "logsumexp(A.T, axis=1).T", "verified"),
+    ("log_softmax(A, axis=1)", "log(softmax(A, axis=1))", "verified"),
+    ("logsumexp(A, axis=0)", "logsumexp(A, axis=1).T", "refuted"),  # the other axis
+    ("sum(softmax(A, axis=0), axis=1)", "ones_like(sum(A, axis=1))", "refuted"),
+]
+
+
+@pytest.mark.parametrize("lhs, rhs, verdict", IDENTITIES)
+def test_identities_along_an_axis(lhs, rhs, verdict):
+    assert check_identity(lhs, rhs, shapes={"A": "n x n"}).verdict == verdict
+
+
+# Random compositions: an inner entrywise or matrix expression, a reduction along an axis,
+# weighted by an array of the result's shape; the engine's gradient against the entrywise
+# derivative (SymPy's diff of the written-out entries), at a random point in 30 digits.
+INNER = ["A", "tanh(A)", "A * A", "2*A - B", "A @ B.T @ A", "sigmoid(A) * B"]
+OUTER = ["softmax", "log_softmax", "logsumexp", "sum", "mean"]
+RANDOM_SHAPES = {"A": "2x3", "B": "2x3", "C": "2x3", "R": "2x1", "S": "1x3"}
+
+
+@settings(max_examples=25)
+@given(
+    inner=st.sampled_from(INNER),
+    outer=st.sampled_from(OUTER),
+    axis=st.sampled_from([0, 1, -1, -2]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_compositions_agree_with_the_entrywise_gradient(inner, outer, axis, seed):
+    full = outer in ("softmax", "log_softmax")
+    weight = "C" if full else ("R" if axis % 2 == 1 else "S")
+    f = f"sum({weight} * {outer}({inner}, axis={axis}))"
+    g = matrix_gradient(f, "A", shapes=RANDOM_SHAPES, check=False)
+    scope = Scope.build(RANDOM_SHAPES)
+    inst = Instance.build(scope, {}, set(RANDOM_SHAPES))
+    lowered = inst.lower(parse(f, scope=scope))
+    engine = inst.lower(g.gradients["A"])
+    rng = np.random.default_rng(seed)
+    point = {s: sp.Rational(int(rng.integers(-2000, 2000)), 1000) for s in inst.free_symbols()}
+    a = inst.entries["A"]
+    for i in range(2):
+        for j in range(3):
+            want = sp.diff(lowered, a[i, j]).xreplace(point).evalf(30)
+            got = engine[i, j].xreplace(point).evalf(30)
+            assert abs(got - want) <= sp.Float(1e-25) * max(1, abs(want)), (f, i, j)

@@ -9,7 +9,7 @@ twin of the same function, at the same float64 point. Relative error per entry i
 max(max|grad|, |f(x)| / max(1, |x|))``: entries far below the gradient's scale (a
 saturated sigmoid's 2e-22) are judged absolutely against it. A cell reads "median / worst
 relative error over all entries (f calls per point)". The last column counts entries
-whose reported ``error`` bound failed to cover the true error, over all four methods.
+whose reported ``error`` bound failed to cover the true error, over all five methods.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import numpy as np
 from benchmarks.config import Config
 from benchmarks.table import Table
 from symdl.verify.finite import central, complex_step, differences, richardson
+from symdl.verify.stencil import fourth_order
 
 mp.mp.dps = 40
 METHODS = {
     "central": central,
+    "fourth-order": fourth_order,
     "richardson": richardson,
     "complex step": complex_step,
     "auto": differences,

@@ -32,6 +32,7 @@ from benchmarks.peers import NOT_INSTALLED
 from benchmarks.table import Table
 from symdl.errors import UnsupportedError
 from symdl.verify.finite import central, complex_step, differences, richardson
+from symdl.verify.stencil import fourth_order
 
 Estimate = Callable[[Callable[[np.ndarray], Any], np.ndarray], np.ndarray]
 
@@ -88,6 +89,7 @@ def _scipy(f: Callable[[np.ndarray], Any], x: np.ndarray) -> np.ndarray:
 def methods() -> dict[str, Estimate | None]:
     return {
         "symdl central": _symdl(central),
+        "symdl fourth-order": _symdl(fourth_order),
         "symdl richardson": _symdl(richardson),
         "symdl complex step": _symdl(complex_step),
         "symdl auto": _symdl(differences),
@@ -119,6 +121,38 @@ def measure(case: Case, estimate: Estimate, truth: np.ndarray) -> tuple[np.ndarr
     except (UnsupportedError, TypeError, ValueError, FloatingPointError) as err:
         return f"n/a ({type(err).__name__})"
     return relative_errors(np.ravel(value), truth), calls[0] / case.theta.size
+
+
+_OURS, _TORCH = "symdl fourth-order", "torch gradcheck (h=1e-6)"
+
+
+def _against_torch(data: dict[str, Any]) -> tuple[str, ...]:
+    """symdl fourth-order's accuracy as a multiple of torch gradcheck's, on the same cases."""
+    ours, theirs = data.get(f"all | {_OURS}"), data.get(f"all | {_TORCH}")
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return ()
+    tiny = 1e-300  # a median of exactly 0 (piecewise-linear cases) would divide by zero
+    ratios = [
+        data[f"{name} | {_TORCH}"]["worst"] / max(data[key]["worst"], tiny)
+        for key in data
+        if key.endswith(f" | {_OURS}") and not key.startswith("all |")
+        for name in [key[: -len(f" | {_OURS}")]]
+        if isinstance(data[key], dict) and isinstance(data.get(f"{name} | {_TORCH}"), dict)
+    ]
+    summary = {
+        "median ratio": theirs["median"] / max(ours["median"], tiny),
+        "worst ratio": theirs["worst"] / max(ours["worst"], tiny),
+        "smallest per-function worst ratio": min(ratios) if ratios else float("nan"),
+        "evaluations ratio": ours["evaluations per entry"] / theirs["evaluations per entry"],
+    }
+    data[f"{_OURS} against {_TORCH}"] = summary
+    return (
+        f"{_OURS} against {_TORCH}, all entries pooled: median error "
+        f"{summary['median ratio']:.0f}× smaller, worst error {summary['worst ratio']:.0f}× "
+        f"smaller (per function, the worst error is at least "
+        f"{summary['smallest per-function worst ratio']:.0f}× smaller), at "
+        f"{summary['evaluations ratio']:.1f}× torch's evaluations per entry.",
+    )
 
 
 def run(config: Config) -> list[Table]:
@@ -168,6 +202,7 @@ def run(config: Config) -> list[Table]:
                 "functions": len(pooled[name]),
             }
     rows.append(("**all entries of every function it handles**", *summary))
+    against = _against_torch(data)
     notes = (
         "Cell: median / worst relative error over the gradient's entries (evaluations of f "
         "per gradient entry); the row label gives the number of entries.",
@@ -176,6 +211,7 @@ def run(config: Config) -> list[Table]:
         "n/a (UnsupportedError): complex step on code that is not holomorphic (the "
         "catalogue's stable NumPy code calls scipy.special, piecewise functions use "
         "np.where); symdl auto then falls back to Richardson.",
+        *against,
     )
     header = ("function (entries)", *found)
     title = "Numerical gradients against an mpmath reference: symdl and the peers"

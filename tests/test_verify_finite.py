@@ -366,7 +366,7 @@ def test_bad_arguments():
         central(np.sin, np.array([1j]))
     with pytest.raises(UnsupportedError, match="finite"):
         central(np.sin, np.array([np.nan]))
-    assert set(METHODS) == {"auto", "central", "richardson", "complex-step"}
+    assert set(METHODS) == {"auto", "central", "richardson", "complex-step", "fourth-order"}
 
 
 def test_differences_is_frozen_and_read_only():

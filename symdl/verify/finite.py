@@ -32,7 +32,7 @@ from symdl.verify.tableau import Tableau
 
 __all__ = ["METHODS", "Differences", "central", "complex_step", "differences", "richardson"]
 
-METHODS = ("auto", "central", "richardson", "complex-step")
+METHODS = ("auto", "central", "richardson", "complex-step", "fourth-order")
 
 _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
@@ -399,7 +399,19 @@ def _complex_jacobian(calls: _Calls, h: np.ndarray) -> np.ndarray:
     return _assembled(values, calls.out_shape, x.shape)
 
 
-_ESTIMATORS = {"central": central, "richardson": richardson, "complex-step": complex_step}
+def _fourth_order(f: _Fn, x: Any) -> Differences:
+    # symdl.verify.stencil builds on this module's internals, so it is imported on use.
+    from symdl.verify.stencil import fourth_order
+
+    return fourth_order(f, x)
+
+
+_ESTIMATORS = {
+    "central": central,
+    "richardson": richardson,
+    "complex-step": complex_step,
+    "fourth-order": _fourth_order,
+}
 
 
 class _Counted:
@@ -415,7 +427,8 @@ class _Counted:
 
 def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto") -> Differences:
     r"""The Jacobian of ``f`` at ``x`` by ``method``: ``"central"``, ``"richardson"``,
-    ``"complex-step"`` or ``"auto"``.
+    ``"complex-step"``, ``"fourth-order"`` (:func:`symdl.verify.stencil.fourth_order`) or
+    ``"auto"``.
 
     ``"auto"`` tries the complex step and keeps it only if ``f`` accepts complex input and
     the result passes a holomorphy probe: along a fixed pseudo-random direction :math:`v`

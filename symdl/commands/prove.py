@@ -60,9 +60,10 @@ examples:
   symdl prove --dask tcp://scheduler:8786   # on a dask.distributed cluster
 
 --dask: each proof is sent with its file's source, so the workers need symdl (and, for
-the figures, matplotlib) installed, not the proofs folder; each runs in a fresh Python
-process on its worker, under the same per-proof budget as the local pool, so any worker
-(with or without a nanny) will do. Needs pip install 'dask[distributed]'.
+the figures, matplotlib) installed, not the proofs folder. Each worker thread runs the
+proofs in a helper Python process it starts once (a daemonic, nanny-started worker may
+not fork; the helper may), under the same per-proof budget as the local pool, so any
+worker will do. Needs pip install 'dask[distributed]'.
 """
 
 
@@ -196,7 +197,8 @@ def _run(args: argparse.Namespace) -> int:
         where = f"on the dask cluster at {args.dask}" if args.dask else f"with {jobs} jobs"
         emit(f"Wall time {wall:.1f} s {where}; {cached} results from the cache.")
         folders = ", ".join(sorted({str(p.parent) for p in pictures}))
-        drawn = f" and {len(pictures)} figures in {folders}" if pictures else ""
+        figures = "figure" if len(pictures) == 1 else "figures"
+        drawn = f" and {len(pictures)} {figures} in {folders}" if pictures else ""
         emit(f"Report: {', '.join(str(w) for w in written)}{drawn}")
     return 1 if failed else 2 if undecided else 0
 

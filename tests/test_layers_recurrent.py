@@ -21,7 +21,8 @@ from symdl.derive.backprop_check import check_backprop
 from symdl.derive.layers import LAYERS, Wiring, block_function, check_code, check_rule
 from symdl.derive.layers.gru import GRU
 from symdl.derive.layers.lstm import LSTM
-from symdl.derive.layers.recurrent import RNN, Last, RNNCell, at_step
+from symdl.derive.layers.recurrent import RNN, at_step
+from symdl.derive.layers.recurrent_step import Last, RNNCell
 from symdl.errors import ShapeError
 from symdl.verify import gradcheck
 

@@ -71,8 +71,8 @@ class Slot:
     prepended). ``init`` says how a random instance is drawn: ``"normal"`` (standard
     normal scaled by :math:`1/\sqrt{\text{fan-in}}`, fan-in = ``fan_in``), ``"zeros"``,
     ``"ones"``, ``"one_hot"`` (rows of the identity: classification targets),
-    ``"probabilities"``, ``"mask"`` (Bernoulli keep-mask with keep probability
-    ``1 − p``), ``"indices"`` (integer token ids below ``fan_in``), ``"uniform"``.
+    ``"probabilities"``, ``"mask"`` (a Bernoulli keep-mask, 1 with probability
+    ``keep``), ``"indices"`` (integer token ids below ``fan_in``), ``"uniform"``.
     """
 
     name: str
@@ -82,6 +82,7 @@ class Slot:
     init: str = "normal"
     fan_in: int = 1
     doc: str = ""
+    keep: float = 0.5  # the keep probability of a "mask"
 
 
 @dataclass(frozen=True)

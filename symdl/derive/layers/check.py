@@ -59,8 +59,7 @@ def draw(slot: Slot, batch: int | None, rng: np.random.Generator) -> np.ndarray:
     if slot.init == "probabilities":
         return rng.uniform(0.05, 0.95, size=shape)
     if slot.init == "mask":
-        keep = 1.0 - float(slot.fan_in) / 100.0 if slot.fan_in > 1 else 0.5
-        return (rng.uniform(size=shape) < keep).astype(float)
+        return (rng.uniform(size=shape) < slot.keep).astype(float)
     if slot.init == "indices":
         return rng.integers(0, slot.fan_in, size=shape).astype(float)
     if slot.init == "uniform":
@@ -83,7 +82,7 @@ def draw_exact(slot: Slot, batch: int | None, rng: random.Random) -> np.ndarray:
                 out[key] = sp.Integer(int(j == hot))
     elif slot.init == "mask":
         for index in np.ndindex(*shape):
-            out[index] = sp.Integer(rng.random() < 0.6)
+            out[index] = sp.Integer(rng.random() < slot.keep)
     elif slot.init == "indices":
         for index in np.ndindex(*shape):
             out[index] = sp.Integer(rng.randrange(slot.fan_in))

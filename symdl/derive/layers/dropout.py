@@ -63,7 +63,6 @@ class Dropout(Block):
         return shape
 
     def data(self, shape: Shape) -> tuple[Slot, ...]:
-        # the random draw of a "mask" slot keeps with probability 1 − fan_in/100
         return (
             Slot(
                 "M",
@@ -71,7 +70,7 @@ class Dropout(Block):
                 r"\mathbf{M}",
                 "M",
                 init="mask",
-                fan_in=round(100 * self.p),
+                keep=1.0 - self.p,
                 doc=f"keep-mask, entries Bernoulli(1 − p), p = {self.p!r}",
             ),
         )

@@ -133,3 +133,40 @@ def test_a_layer_is_written_as_in_a_network_description():
         symdl.layer("dense(3, 2) | relu")
     with pytest.raises(symdl.UnknownNameError, match="did you mean 'dense'"):
         symdl.layer("dens(3, 2)")
+
+
+def _batch_norm_forward(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=0)
+    var = x.var(axis=0)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _batch_norm_backward(gy, x, gamma, beta, *, mean_term=True, eps=1e-5):
+    m = x.shape[0]
+    rstd = 1 / np.sqrt(x.var(axis=0) + eps)
+    xhat = (x - x.mean(axis=0)) * rstd
+    d = gy * gamma
+    inner = m * d - xhat * (d * xhat).sum(axis=0)
+    if mean_term:
+        inner = inner - d.sum(axis=0)
+    return rstd / m * inner, (gy * xhat).sum(axis=0), gy.sum(axis=0)
+
+
+def test_a_batch_norm_backward_that_forgets_the_mean_term_is_named():
+    block = symdl_layer("batch_norm(3)")
+    assert check_layer(_batch_norm_forward, _batch_norm_backward, block).ok
+
+    def forgets(gy, x, gamma, beta):
+        return _batch_norm_backward(gy, x, gamma, beta, mean_term=False)
+
+    with pytest.raises(Mismatch) as caught:
+        check_layer(_batch_norm_forward, forgets, block)
+    report = caught.value.report
+    assert report.counterexample["x"].shape[0] >= 1  # shrunk to a small batch
+    assert any("through the mean μ" in d for d in report.diagnosis), report.diagnosis
+
+
+def symdl_layer(text):
+    import symdl
+
+    return symdl.layer(text)

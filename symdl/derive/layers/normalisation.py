@@ -159,6 +159,36 @@ class _Normalisation(Block):
             ]
         return lines
 
+    def variants(self, w: Wiring, shape: Shape) -> dict[str, list[str]]:
+        """The classic mistakes in a normalisation's backward pass, for
+        :func:`symdl.testing.check_layer` to name."""
+        if not w.gx:
+            return {}
+        right = self.backward_code(w, shape)
+        t, ax = w.tmp, self._stat_axes(1 + len(shape))
+        head, formula = right[:-1], right[-1]
+        mean_term = f" - {t}d.sum(axis={ax}, keepdims=True)"
+        var_term = f" - {t}xhat * ({t}d * {t}xhat).sum(axis={ax}, keepdims=True)"
+        gamma = f"{w.gy} * {w.params['gamma']}{self._along(1 + len(shape))}"
+        return {
+            "forgets the term that flows back through the mean μ": [
+                *head,
+                formula.replace(mean_term, ""),
+            ],
+            "forgets the term that flows back through the variance σ²": [
+                *head,
+                formula.replace(var_term, ""),
+            ],
+            "treats the mean and the variance as constants (∂L/∂X = γ ⊙ ∂L/∂Y / σ)": [
+                *head,
+                f"{w.gx} = {t}rstd * {t}d",
+            ],
+            "forgets the scale γ in ∂L/∂X": [
+                *(line.replace(gamma, w.gy) for line in head),
+                formula,
+            ],
+        }
+
     # ---- the explicit rule ----------------------------------------------------------
 
     def _statistics(self, x: Any) -> tuple[Any, Any, Any, int]:

@@ -38,6 +38,8 @@ from symdl.derive.initialisation import (
     selu_constants,
 )
 from symdl.derive.layers import LAYERS
+from symdl.derive.layers.batch_norm_steps import BatchNormSteps, batch_norm_steps
+from symdl.derive.layers.dropout import DropoutMoments, dropout_moments
 from symdl.derive.matrix import MatrixGradient, matrix_gradient
 from symdl.derive.matrix_code import GradientCode
 from symdl.derive.matrix_hessian import MatrixHessian, matrix_hessian
@@ -50,6 +52,7 @@ from symdl.derive.meanfield import (
     mean_field,
 )
 from symdl.derive.network_text import layer
+from symdl.derive.rnn_gradients import RNNGradientBound, rnn_gradient_bound
 from symdl.derive.simulation import LayerCheck, Simulation, simulate
 from symdl.derive.steps import derive as derive_steps
 from symdl.derive.steps_softmax import SoftmaxJacobian, softmax_jacobian
@@ -94,11 +97,13 @@ __all__ = [
     "LAYERS",
     "Approximation",
     "BackpropResult",
+    "BatchNormSteps",
     "BudgetExceeded",
     "CriticalPoint",
     "Derivation",
     "DerivationRecord",
     "DifferentialDerivation",
+    "DropoutMoments",
     "Entry",
     "Evidence",
     "Expectation",
@@ -119,6 +124,7 @@ __all__ = [
     "PrecisionWarning",
     "Proof",
     "ProofResult",
+    "RNNGradientBound",
     "Report",
     "Scope",
     "SeluConstants",
@@ -134,6 +140,7 @@ __all__ = [
     "affine_pieces",
     "approximate",
     "backprop",
+    "batch_norm_steps",
     "check_derivative",
     "check_identity",
     "convergence",
@@ -145,6 +152,7 @@ __all__ = [
     "derive_by_differentials",
     "derive_steps",
     "discover",
+    "dropout_moments",
     "fixed_point",
     "gaussian_activation",
     "glorot",
@@ -164,6 +172,7 @@ __all__ = [
     "proof",
     "propagate",
     "relu_interpolation",
+    "rnn_gradient_bound",
     "run_proofs",
     "sampled_gradcheck",
     "selu_constants",

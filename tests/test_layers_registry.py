@@ -184,4 +184,11 @@ def _identically_zero(block: Block, shape) -> bool:
 
 def test_the_registry_covers_the_layers_of_the_issue():
     names = set(LAYERS.names())
-    assert {"dense", "relu", "tanh", "sigmoid", "softmax_cross_entropy", "mse"} <= names
+    issue = {
+        "dense", "relu", "tanh", "sigmoid", "softmax_cross_entropy", "mse",
+        "conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d", "flatten",
+        "rnn_cell", "rnn", "last", "lstm", "gru",
+        "batch_norm", "batch_norm2d", "layer_norm", "dropout", "embedding",
+        "attention", "causal_attention", "softmax",
+    }  # fmt: skip
+    assert issue <= names, issue - names

@@ -25,6 +25,10 @@ from benchmarks.table import stamp, write
 # threads than with one.
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+# and one thread for XLA, whichever benchmark imports JAX first
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 #: name → module with ``run(config) -> list[Table]``, in the order they run: the ones that
 #: fork (symdl's time budgets) before the ones that import JAX, which starts threads
@@ -32,6 +36,7 @@ BENCHMARKS = {
     "fd_accuracy": "benchmarks.fd_accuracy",
     "planted_bugs": "benchmarks.planted_bugs",
     "stability": "benchmarks.stability",
+    "backprop_depth": "benchmarks.backprop_depth",
     "symbolic_diff": "benchmarks.symbolic_diff",
     "peers_accuracy": "benchmarks.peers_accuracy",
     "peers_cost": "benchmarks.peers_cost",

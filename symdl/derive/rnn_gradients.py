@@ -52,7 +52,7 @@ from symdl.catalog import ACTIVATIONS
 from symdl.catalog.code import activation_code
 from symdl.derive.layers.base import Equation
 from symdl.errors import BudgetExceeded, SymdlError
-from symdl.verify import gradcheck
+from symdl.verify.gradcheck import gradcheck
 
 __all__ = ["RNNGradientBound", "rnn_gradient_bound", "sup_derivative"]
 

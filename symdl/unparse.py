@@ -188,8 +188,13 @@ class _Printer:
         along = _axis_mean_of(e)
         if along is not None:
             return f"mean({self.text(along[0])[0]}, axis={along[1]})", _ATOM
-        if len(args) == 2 and isinstance(args[1], sp.OneMatrix):
+        if len(args) == 2 and isinstance(args[1], sp.OneMatrix) and not is_array(args[0]):
             return self.text(args[0])  # a scalar broadcast against an array
+        mats = [a for a in args if is_array(a)]
+        if len(mats) > 1 and any(isinstance(a, sp.OneMatrix) for a in mats):
+            # M @ 𝟏 with 𝟏 not a column (a column is sum(M, axis=1), above): the input
+            # language has no spelling of an all-ones matrix of its own
+            raise ValueError(f"no input-language form for a product with ones: {e}")
         if args[0] == -1 and len(args) == 2:
             return f"-{self.wrap(args[1], _NEG)}", _NEG
         out = self.wrap(args[0], _MUL - 1)

@@ -211,3 +211,13 @@ def test_leading_spaces_keep_the_caret_under_the_keyword():
 def test_axis_is_a_plain_name_elsewhere():
     # 'axis' is only special as a keyword: as a variable it is a scalar like any other
     assert parse("axis + 1") == sp.Symbol("axis", real=True) + 1
+
+
+def test_a_product_with_ones_that_is_no_sum_along_an_axis_has_no_text():
+    # M @ 𝟏 printed as "M" (the broadcast-scalar reading of a trailing 𝟏) would be wrong
+    A = parse("A", SHAPES)
+    c = dim_symbol("c")
+    for e in (sp.MatMul(A, sp.OneMatrix(m, c)), sp.MatMul(2, A, sp.OneMatrix(m, 1))):
+        with pytest.raises(ValueError, match="no input-language form"):
+            to_text(e)
+    assert to_text(sp.MatMul(2, sp.OneMatrix(n, m))) == "2"  # a broadcast scalar still is

@@ -170,3 +170,33 @@ def symdl_layer(text):
     import symdl
 
     return symdl.layer(text)
+
+
+def _conv_forward(x, W, b):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win = sliding_window_view(x, W.shape[2:], axis=(2, 3))
+    return np.einsum("bchwij,ocij->bohw", win, W) + b[None, :, None, None]
+
+
+def _conv_backward(gy, x, W, b, *, flip=True):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    k = W.shape[2]
+    pad = np.pad(gy, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))
+    kernel = W[:, :, ::-1, ::-1] if flip else W
+    gx = np.einsum("bohwij,ocij->bchw", sliding_window_view(pad, (k, k), axis=(2, 3)), kernel)
+    gW = np.einsum("bchwij,bohw->ocij", sliding_window_view(x, (k, k), axis=(2, 3)), gy)
+    return gx, gW, gy.sum(axis=(0, 2, 3))
+
+
+def test_a_conv_backward_that_does_not_flip_the_kernel_is_named():
+    block = symdl_layer("conv2d(2, 3, 3)")
+    assert check_layer(_conv_forward, _conv_backward, block, input_shape=(2, 5, 5)).ok
+
+    def unflipped(gy, x, W, b):
+        return _conv_backward(gy, x, W, b, flip=False)
+
+    with pytest.raises(Mismatch) as caught:
+        check_layer(_conv_forward, unflipped, block, input_shape=(2, 5, 5))
+    assert any("does not flip the kernel" in d for d in caught.value.report.diagnosis)

@@ -279,3 +279,47 @@ def test_random_compositions_agree_with_the_entrywise_gradient(inner, outer, axi
             want = sp.diff(lowered, a[i, j]).xreplace(point).evalf(30)
             got = engine[i, j].xreplace(point).evalf(30)
             assert abs(got - want) <= sp.Float(1e-25) * max(1, abs(want)), (f, i, j)
+
+
+def test_cross_entropy_along_the_class_axis_reads_like_the_textbook():
+    g = matrix_gradient(
+        "-sum(y * log_softmax(W @ x + b, axis=0))",
+        "W",
+        shapes={"W": "m x n", "x": "n", "b": "m", "y": "m"},
+        assume={"y": "probability"},
+    )
+    assert g.verdict == "proved", str(g.report)
+    assert g.text() == "dL/dW = (softmax(W @ x + b, axis=0) - y) @ x.T"  # 𝟏ᵀy = 1 folded
+
+
+def test_softmax_cross_entropy_hessian_along_an_axis_is_diag_p_minus_p_pt():
+    from symdl.derive.matrix_hessian import matrix_hessian
+
+    h = matrix_hessian(
+        "-sum(y * log_softmax(z, axis=0))",
+        "z",
+        shapes={"z": "n", "y": "n"},
+        assume={"y": "probability"},
+    )
+    assert h.verdict in ("proved", "verified"), str(h.report)
+    assert h.text().splitlines()[-1] == (
+        "H = diag(softmax(z, axis=0)) - softmax(z, axis=0) @ softmax(z, axis=0).T"
+    )
+
+
+def test_sums_of_a_diagonal_matrix_fold_to_its_vector():
+    from sympy.matrices.expressions.diagonal import DiagMatrix
+
+    from symdl.derive.matrix_tidy import Tidy
+
+    v = sp.MatrixSymbol("v", 3, 1)
+    M = sp.MatrixSymbol("M", 3, 2)
+    t = Tidy()
+    assert t.matmul(sp.OneMatrix(1, 3), DiagMatrix(v), M) == sp.MatMul(sp.Transpose(v), M)
+    assert t.matmul(M.T, DiagMatrix(v), sp.OneMatrix(3, 1)) == sp.MatMul(M.T, v)
+    values = {v: sp.Matrix([1, -2, 5]), M: sp.Matrix([[1, 2], [3, 4], [5, 6]])}
+    d = sp.diag(1, -2, 5)
+    row = t.matmul(sp.OneMatrix(1, 3), DiagMatrix(v), M).subs(values).doit()
+    column = t.matmul(M.T, DiagMatrix(v), sp.OneMatrix(3, 1)).subs(values).doit()
+    assert sp.Matrix(row) == sp.ones(1, 3) * d * values[M]
+    assert sp.Matrix(column) == values[M].T * d * sp.ones(3, 1)

@@ -105,6 +105,11 @@ class _Readable(_TextPrinter):
         along an axis of an array with that dimension: ``ones_like(sum(A, axis=0)).T``."""
         for a in arrays:
             text = _TextPrinter().text(a)[0]
+            want = (length, 1) if axis == 1 else (1, length)
+            if a.shape == want:
+                return f"ones_like({text})"
+            if a.shape == want[::-1]:
+                return f"ones_like({text}).T"
             keep, other = (0, 1) if axis == 1 else (1, 0)
             if a.shape[keep] == length and a.shape[other] != 1:
                 return f"ones_like(sum({text}, axis={axis}))"

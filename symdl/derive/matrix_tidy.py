@@ -112,7 +112,7 @@ class Tidy:
         shape = (mats[0].shape[0], mats[-1].shape[1])
         if coeff == 0 or any(isinstance(m, sp.ZeroMatrix) for m in mats):
             return sp.ZeroMatrix(*shape)
-        kept = [m for m in mats if not _is_unit(m)]
+        kept = [m for m in self._fold_ones(mats) if not _is_unit(m)]
         if not kept:
             kept = [mats[0] if len(mats) == 1 else sp.Identity(shape[0])]
         if len(kept) == 2 and all(isinstance(m, sp.OneMatrix) for m in kept):
@@ -124,6 +124,30 @@ class Tidy:
         if isinstance(body, sp.MatMul):
             return sp.MatMul(coeff, *body.args)
         return sp.MatMul(coeff, body)
+
+    def _fold_ones(self, mats: list[sp.Basic]) -> list[sp.Basic]:
+        """Sums with 𝟏 that have a name: ``𝟏ᵀp = 1`` for a probability vector ``p`` (its
+        entries sum to 1), ``𝟏ᵀ diag(v) = vᵀ`` and ``diag(v) 𝟏 = v``."""
+        out: list[sp.Basic] = []
+        for m in mats:
+            last = out[-1] if out else None
+            row_of_ones = isinstance(last, sp.OneMatrix) and last.shape[0] == 1
+            if row_of_ones and self.assume.get(getattr(m, "name", "")) == "probability":
+                out[-1] = sp.OneMatrix(1, 1)
+                continue
+            if row_of_ones and _diagonal_of_column(m) is not None:
+                out[-1] = self.transpose(_diagonal_of_column(m))
+                continue
+            if (
+                isinstance(m, sp.OneMatrix)
+                and m.shape[1] == 1
+                and last is not None
+                and _diagonal_of_column(last) is not None
+            ):
+                out[-1] = _diagonal_of_column(last)
+                continue
+            out.append(m)
+        return out
 
     def matadd(self, *args: sp.Basic) -> sp.Basic:
         # like terms collect by their matrix part: 2A + 3A = 5A, A − A = 0
@@ -237,6 +261,13 @@ class Tidy:
         if isinstance(e, EntrySum):
             return self.entry_sum(args[0])
         return e.func(*args)
+
+
+def _diagonal_of_column(m: sp.Basic) -> sp.Basic | None:
+    """``v`` when ``m`` is ``diag(v)`` of a column vector ``v``, else None."""
+    if isinstance(m, DiagMatrix) and m.args[0].shape[1] == 1:
+        return m.args[0]
+    return None
 
 
 def _is_unit(m: sp.Basic) -> bool:

@@ -1,6 +1,7 @@
 r"""Fourth-order central differences with a step chosen per entry and an error bound.
 
-The five-point stencil (Fornberg 1988, Table 1: first derivative, fourth order)
+The five-point stencil (Fornberg 1988: centred weights :math:`\tfrac1{12}, -\tfrac23, 0,
+\tfrac23, -\tfrac1{12}` for the first derivative to fourth order)
 
 .. math:: D_4(h) = \frac{f(x - 2h) - 8 f(x - h) + 8 f(x + h) - f(x + 2h)}{12 h}
           = \frac{4 D_2(h) - D_2(2h)}{3},
@@ -31,11 +32,27 @@ about :math:`10^{-7}` relative at this step: a bound that loose hides bugs.
 
 The step adapts downward: while the truncation term dominates (:math:`T > 8 R_4`, the
 optimum of :math:`T + R_4 \propto h^4 + 1/h` is then below :math:`h/2`) or a point leaves
-``f``'s domain, the step is halved, which costs one more pair of points. The candidate
-with the smallest bound is kept. On smooth functions at their length scale the first step
+``f``'s domain, the step is halved, which costs one more pair of points. A halved stencil
+replaces the first one only after :math:`T` fell by a factor 8 to 64 (the :math:`h^4` law
+predicts 16) in two halvings in a row, or in one that balanced it, and then with the kept
+bound scaled by :math:`h` as its floor (near a kink of :math:`f''` errors fall like
+:math:`h`): a kink between :math:`x \pm 4h` can mimic one such
+fall, and a larger fall means :math:`D_4(h)` and :math:`D_4(2h)` agree by chance (the same
+rounding in both), not that truncation vanished. The walk stops once :math:`T` no longer
+falls (rounding has taken over). A finer stencil that disagrees with the kept one beyond
+both bounds proves the kept bound wrong (an even kink such as :math:`|x|` near 0 looks
+smooth to every stencil that straddles it); the bound then widens to the disagreement
+plus the finer stencil's bound. On smooth functions at their length scale the first step
 is balanced, so the cost is :math:`6` calls per entry plus 10 per point (``f`` at ``x``
 and the noise measurement), against central differences' :math:`4` and Richardson's
 :math:`\approx 40`. Typical accuracy is :math:`10^{-13}` relative.
+
+Caveats. The rounding bound scales with the values of ``f``, not with terms that cancel
+inside it (:math:`x - \sin x` near 0 rounds like :math:`\varepsilon|x \pm h|`), and the
+noise measured at :math:`x` does not see that either; there the bound can miss by a factor
+2 at the :math:`\varepsilon` level, as Richardson's does. A jump of :math:`f'` closer to
+:math:`x` than the finest stencil (:math:`\approx 2\cdot10^{-7}\max(1, |x_i|)`) is not
+seen by any step; Richardson and central differences miss it below :math:`4\cdot10^{-6}`.
 
 Reference: B. Fornberg, "Generation of finite difference formulas on arbitrarily spaced
 grids", Math. Comp. 51 (1988) 699–706; Nocedal & Wright, *Numerical Optimization*, 2nd
@@ -74,8 +91,6 @@ _BALANCE = 8.0
 _DECAY = 8.0
 # ... and at most this much: a larger drop is a coincidence of rounding, not truncation.
 _CHANCE = 64.0
-# Halvings without a better bound before the h⁴ range is reached, at most.
-_MISSES = 3
 
 _Row = tuple[np.ndarray, np.ndarray, float]
 
@@ -91,8 +106,11 @@ def _fourth(near: _Row, far: _Row) -> tuple[np.ndarray, np.ndarray]:
 def _entry(calls: _Calls, index: tuple[int, ...], scale: float):
     """Value, bound (per output entry) and step of the kept stencils for one entry of ``x``."""
     rows: dict[int, _Row] = {}  # level k: D₂ at the step scale·_STEP·2^-k
-    value = bound = previous = seen = live = misses = np.empty(0)
+    value = bound = previous = np.empty(0)
+    seen = live = dropped = np.zeros(0, dtype=bool)
     step, k = 0.0, 0
+    seen_rows: list[tuple[int, np.ndarray, np.ndarray]] = []  # (level, D₄, its own bound)
+    kept = np.zeros(0, dtype=int)
     while k <= _HALVINGS:
         try:
             for level in (k - 2, k - 1, k):
@@ -111,29 +129,46 @@ def _entry(calls: _Calls, index: tuple[int, ...], scale: float):
         near, rounding = _fourth(rows[k], rows[k - 1])
         far, _ = _fourth(rows[k - 1], rows[k - 2])
         truncation = np.abs(near - far)
+        seen_rows.append((k, near, truncation + rounding))
         if not step:
             value, bound, step = near, truncation + rounding, rows[k][2]
-            seen = misses = np.zeros(np.shape(near))
+            kept = np.full(np.shape(near), k)
+            seen = dropped = np.zeros(np.shape(near), dtype=bool)
             live = truncation > _BALANCE * rounding
         else:
-            # h⁴ predicts a 16-fold drop of T per halving. Less than 8 once a drop has been
-            # seen means rounding has taken over, and a small T past that point is chance;
-            # more than 64 means D₄(h) and D₄(2h) agree by chance (the same rounding in
-            # both: x − sin x near 0), not because truncation vanished.
-            plausible = truncation * _CHANCE >= previous
-            decays = (truncation * _DECAY <= previous) & plausible
-            take = live & plausible & (truncation + rounding < bound) & (decays | (seen == 0))
+            # h⁴ predicts a 16-fold drop of T per halving; a halved stencil is kept only
+            # after two drops in a row by 8 to 64. Less, before any such drop, means the
+            # steps are not yet in the h⁴ range (a kink between x ± 4h, which can mimic one
+            # drop); less, after one, means rounding has taken over; more means D₄(h) and
+            # D₄(2h) agree by chance (the same rounding in both: x − sin x near 0).
+            decays = (truncation * _DECAY <= previous) & (truncation * _CHANCE >= previous)
+            balanced = truncation <= _BALANCE * rounding
+            # One drop that balanced T is kept with the kept bound scaled by h (not h⁴):
+            # where a kink of f'' fakes the drop, the error falls like h.
+            once = decays & ~dropped & balanced
+            candidate = np.where(
+                once,
+                np.maximum(truncation + rounding, bound * 2.0 ** (kept - k)),
+                truncation + rounding,
+            )
+            take = live & decays & (dropped | balanced) & (candidate < bound)
             value = np.where(take, near, value)
-            bound = np.where(take, truncation + rounding, bound)
+            kept = np.where(take, k, kept)
+            bound = np.where(take, candidate, bound)
             step = rows[k][2] if np.any(take) else step
-            misses = np.where(take, 0, misses + 1)
-            live = live & ~((seen > 0) & ~decays) & (misses < _MISSES)
-            live &= truncation > _BALANCE * rounding
-            seen = np.where(decays, 1, seen)
+            live = live & ~(seen & ~decays) & ~balanced
+            seen, dropped = seen | decays, decays
         previous = truncation
         if not np.any(live):
             break
         k += 1
+    # A finer stencil that disagrees with the kept one beyond both bounds proves the kept
+    # bound wrong (a kink inside x ± 4h that mimics smoothness: |x| near 0); the kept
+    # error is then at most the disagreement plus the finer stencil's bound.
+    for level, finer, finer_bound in seen_rows:
+        gap = np.abs(finer - value)
+        wrong = (level > kept) & (gap - finer_bound > bound)
+        bound = np.where(wrong, gap + finer_bound, bound)
     return value, bound, step
 
 

@@ -54,7 +54,10 @@ def test_attention_reads_like_the_textbook(attention):
     n, c = sp.Symbol("n", integer=True, positive=True), sp.Symbol("c", integer=True, positive=True)
     p = sp.MatrixSymbol("p", n, sp.Symbol("m", integer=True, positive=True))
     assert attention.named["V"] == sp.MatMul(sp.Transpose(p), sp.OneMatrix(n, c))
-    assert attention.text().splitlines()[0] == "p = softmax(Q @ K.T / sqrt(d), axis=1)"
+    lines = attention.text().splitlines()
+    assert lines[0] == "p = softmax(Q @ K.T / sqrt(d), axis=1)"
+    assert lines[1].startswith("ds = p * (") and lines[1].endswith(") / sqrt(d)")
+    assert lines[2:4] == ["dL/dQ = ds @ K", "dL/dK = ds.T @ Q"]
     latex = attention.latex()
     assert r"\operatorname{softmax}_{\mathrm{row}}" in latex
     assert r"\mathbf{1} \mathbf{1}^\top" in latex  # the row sums (G ⊙ P)𝟏𝟏ᵀ

@@ -4,7 +4,9 @@ A backprop derivation reads as a short list of definitions followed by the gradi
 names follow the textbook convention (Goodfellow, Bengio & Courville, *Deep Learning*,
 2016, §6.5): ``a1, a2, …`` for the outputs of entrywise activations in forward order,
 ``z1, z2, …`` for their arguments, ``p`` for a softmax, ``r`` for a sum (a residual)
-whose adjoint flows into two or more of its arguments and ``t`` for any other such node,
+whose adjoint flows into two or more of its arguments, ``s`` for the scores a softmax along
+an axis takes (attention: ``QKᵀ`` in ``softmax(QKᵀ/√d, axis=1)``, before its scale, so
+``ds`` carries the ``1/√d``), and ``t`` for any other such node,
 and ``dz1`` (:math:`\delta_1 = \partial L/\partial \mathbf z_1`) for the adjoint of such
 a node. Every name stands for one expression, so substituting the definitions back gives
 exactly the unnamed gradient.
@@ -99,14 +101,27 @@ def choose_names(
         and _worth_naming(adjoints.get(n, sp.S.Zero))
     ]
     stems: dict[sp.Basic, str] = {}
+    # the argument of a softmax along an axis holds the attention scores QKᵀ (Vaswani et
+    # al., 2017, §3.2.1), whose adjoint is named ds
+    scores = {a[0] for a in map(axis_softmax_argument, order) if a is not None}
+    scores |= {_scaled(a) for a in scores} - {None}  # QKᵀ in QKᵀ/√d
     for node in shared:
         if node not in chosen and isinstance(node, sp.MatAdd):
             chosen[node] = fresh("r", None)
-        stems[node] = chosen.get(node) or fresh("t", None)
+        stems[node] = chosen.get(node) or fresh("s" if node in scores else "t", None)
     ordered = sorted(chosen, key=order.index)
     forward = {n: _placeholder(chosen[n], n) for n in ordered}
     adjoint = {n: _placeholder(fresh(f"d{stems[n]}", None), n) for n in shared}
     return Naming(forward, adjoint)
+
+
+def _scaled(e: sp.Basic) -> sp.Basic | None:
+    """``M`` when ``e`` is ``c·M`` with a scalar ``c``, else None."""
+    if isinstance(e, sp.MatMul):
+        arrays = [a for a in e.args if is_array(a)]
+        if len(arrays) == 1 and len(e.args) > 1:
+            return arrays[0]
+    return None
 
 
 def _holders(e: sp.Basic) -> list[sp.Basic]:

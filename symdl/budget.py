@@ -9,16 +9,20 @@ calling process, without a limit.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from symdl.errors import BudgetExceeded, SymdlError
 
-__all__ = ["DEFAULT_TIMEOUT", "MEMORY_LIMIT", "run_with_budget"]
+__all__ = ["DEFAULT_TIMEOUT", "MEMORY_LIMIT", "deadline", "run_with_budget"]
 
 #: Seconds allowed for the symbolic step of one check unless the caller says otherwise.
 DEFAULT_TIMEOUT = 20.0
@@ -90,3 +94,42 @@ def _address_space() -> int:
             return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return 0
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`BudgetExceeded` in the code inside after ``seconds`` of wall time.
+
+    For work that must stay in this process (it builds what a forked child would have to
+    send back, such as the entrywise expansion of a claim): a ``SIGALRM`` timer, in the
+    main thread of a POSIX process; elsewhere the work runs without a limit. Deadlines
+    nest (the inner one is restored to the outer when it ends), and an alarm already set
+    to go off sooner is left to end the work.
+    """
+    if seconds <= 0:
+        raise BudgetExceeded("no time budget left")
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+    earlier, _ = signal.getitimer(signal.ITIMER_REAL)
+    if 0 < earlier <= seconds:
+        yield
+        return
+    start = time.monotonic()
+
+    def expire(signum: int, frame: object) -> None:
+        # again in a second, should the code inside catch this one and carry on
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        raise BudgetExceeded(f"symbolic work did not finish within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier:
+            signal.setitimer(signal.ITIMER_REAL, max(earlier - (time.monotonic() - start), 1e-3))

@@ -36,3 +36,84 @@ def test_errors_in_the_child_are_reported():
 def test_no_budget_left():
     with pytest.raises(BudgetExceeded):
         run_with_budget(_boom, timeout=0)
+
+
+def test_deadline_stops_work_that_stays_in_this_process():
+    import time
+
+    from symdl.budget import deadline
+    from symdl.errors import BudgetExceeded
+
+    start = time.monotonic()
+    with pytest.raises(BudgetExceeded), deadline(0.2):
+        while True:
+            pass
+    assert time.monotonic() - start < 5
+
+
+def test_deadline_restores_an_outer_deadline():
+    import signal
+
+    from symdl.budget import deadline
+
+    with deadline(30):
+        with deadline(0.5):
+            pass
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 20 < remaining <= 30
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
+
+def test_deadline_fires_again_when_the_work_swallows_it():
+    from symdl.budget import deadline
+    from symdl.errors import BudgetExceeded
+
+    swallowed = 0
+    with pytest.raises(BudgetExceeded), deadline(0.1):
+        while True:
+            try:
+                while True:
+                    pass
+            except BudgetExceeded:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+    assert swallowed == 2
+
+
+def test_deadline_is_no_limit_outside_the_main_thread():
+    import threading
+
+    from symdl.budget import deadline
+
+    done = []
+
+    def work():
+        with deadline(0.01):
+            done.append(sum(range(10**5)))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert done
+
+
+def test_a_check_that_cannot_even_be_written_out_in_time_ends_undecided():
+    import time
+
+    from symdl import check_derivative
+
+    expr = "x"
+    shapes = {"x": "n"}
+    for i in range(1, 7):
+        shapes[f"W{i}"] = "n x n"
+        expr = f"tanh(W{i} @ {expr})"
+    from symdl import matrix_gradient
+
+    claimed = matrix_gradient(f"sum({expr})", "W1", shapes=shapes, check=False)
+    start = time.monotonic()
+    report = check_derivative(
+        f"sum({expr})", "W1", claimed.gradient_text("W1"), shapes=shapes, timeout=0.5
+    )
+    assert report.verdict == "undecided"
+    assert time.monotonic() - start < 60

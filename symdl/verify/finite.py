@@ -435,14 +435,16 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
     (entries :math:`\pm[0.5, 1]\max(1, |x_i|)`), :math:`\sum_i J_{o,i} v_i` must match a
     Richardson estimate of :math:`\frac{d}{dt} f(x + tv)|_{t=0}` within the sum of both
     error bounds. Code that drops imaginary parts (``abs``, ``maximum``) fails the probe
-    and ``"auto"`` falls back to :func:`richardson`. A complex-step error smaller than the
-    probe's bound (about :math:`10^{-12}` relative) cannot be detected. ``evaluations``
-    counts every call, the probe's and a rejected attempt's included.
+    and ``"auto"`` falls back to the fourth-order stencil (about 6 calls per entry against
+    Richardson's 40, the same verdicts on symdl's planted-bug and soundness benchmarks). A
+    complex-step error smaller than the probe's bound (about :math:`10^{-12}` relative)
+    cannot be detected. ``evaluations`` counts every call, the probe's and a rejected
+    attempt's included.
 
     >>> differences(np.exp, 0.0).method
     'complex-step'
     >>> differences(lambda x: np.abs(x) ** 3, 0.5).method
-    'richardson'
+    'fourth-order'
     """
     if method not in METHODS:
         close = difflib.get_close_matches(method, METHODS, n=1)
@@ -456,7 +458,7 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
     except UnsupportedError:
         estimate = None
     if estimate is None or not _holomorphic_along_probe(counted, _as_float64(x), estimate):
-        estimate = richardson(counted, x)
+        estimate = _fourth_order(counted, x)
     return replace(estimate, evaluations=counted.calls)
 
 

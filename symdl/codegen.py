@@ -245,7 +245,10 @@ class _Compiler:
                 return self._call("log_softmax", log_softmax, inner)
             along = axis_log_softmax_argument(e)
             if along is not None and not self.complex_safe:
-                return self._log_softmax_along(*along)
+                k = along[1]
+                return self._along(
+                    "special.log_softmax", lambda z: special.log_softmax(z, axis=k), along[0], k
+                )
             return self._sum([self._broadcastable(a) for a in e.args])
         if isinstance(e, sp.MatMul):
             return self._matmul(e.args)
@@ -281,7 +284,15 @@ class _Compiler:
                 return self._call("logsumexp", _logsumexp_complex, e.arg)
             return self._call("special.logsumexp", special.logsumexp, e.arg)
         if isinstance(e, AxisLogSumExp):
-            return self._logsumexp_along(e.arg, e.axis)
+            k = e.axis
+            if self.complex_safe:
+                return self._along("logsumexp", lambda z: _logsumexp_complex(z, k), e.arg, k)
+            return self._along(
+                "special.logsumexp",
+                lambda z: special.logsumexp(z, axis=k, keepdims=True),
+                e.arg,
+                k,
+            )
         if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
             if self.complex_safe:
                 s, f = self.code(e.args[0].arg)
@@ -298,10 +309,9 @@ class _Compiler:
                 return self._call("softmax", softmax, inner)
             along = axis_log_softmax_argument(e.expr)
             if along is not None and body == sp.exp(var) and not self.complex_safe:
-                s, f = self.code(along[0])
                 k = along[1]
-                return f"special.softmax({s}, axis={k})", lambda env: special.softmax(
-                    f(env), axis=k
+                return self._along(
+                    "special.softmax", lambda z: special.softmax(z, axis=k), along[0], k
                 )
             inner = _Compiler(self.sizes, self.complex_safe)
             inner.bound = {**self.bound, var: self.code(e.expr)}
@@ -417,23 +427,11 @@ class _Compiler:
             return f"{b}**{e}", lambda env: fb(env) ** k
         return f"{b}**({e})", lambda env: fb(env) ** fe(env)
 
-    def _logsumexp_along(self, arg: sp.Basic, axis: int) -> Code:
-        # shifted by the maximum along the axis, so no exp overflows
+    def _along(self, name: str, np_fn: Callable[[Any], Any], arg: sp.Basic, axis: int) -> Code:
+        # SciPy's reductions along an axis shift by the maximum, so no exp overflows
         s, f = self.code(arg)
-        if self.complex_safe:
-            return f"logsumexp({s}, axis={axis})", lambda env: _logsumexp_complex(f(env), axis)
-        return f"special.logsumexp({s}, axis={axis}, keepdims=True)", (
-            lambda env: special.logsumexp(f(env), axis=axis, keepdims=True)
-        )
-
-    def _log_softmax_along(self, arg: sp.Basic, axis: int) -> Code:
-        s, f = self.code(arg)
-
-        def run(env: Env) -> Any:
-            z = f(env)
-            return z - special.logsumexp(z, axis=axis, keepdims=True)
-
-        return f"({s} - special.logsumexp({s}, axis={axis}, keepdims=True))", run
+        keep = ", keepdims=True" if name.endswith("logsumexp") else ""
+        return f"{name}({s}, axis={axis}{keep})", lambda env: np_fn(f(env))
 
     def _call(self, name: str, np_fn: Callable[..., Any], arg: sp.Basic, suffix: str = "") -> Code:
         s, f = self.code(arg)

@@ -11,7 +11,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import symdl
@@ -30,7 +30,6 @@ _NOISE_CALLS = 9  # symdl.verify.noise.POINTS
 # ---- exactness on polynomials of degree <= 4 ----
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     coefficients=st.lists(st.floats(-10, 10, allow_subnormal=False), min_size=1, max_size=5),
     x=st.floats(-100, 100),
@@ -214,7 +213,6 @@ def test_bound_covers_near_a_jump_of_the_derivative():
 # ---- a property: random smooth functions from symdl's own strategies ----
 
 
-@settings(max_examples=40, deadline=None)
 @given(text=expressions(max_depth=2), data=st.data())
 def test_bound_covers_random_smooth_functions(text, data):
     f = parse(text)
@@ -232,7 +230,6 @@ def test_bound_covers_random_smooth_functions(text, data):
     assert abs(float(estimate.value) - truth) <= float(estimate.error)
 
 
-@settings(max_examples=25, deadline=None)
 @given(amplitude=st.floats(1e-3, 1e3), rate=st.floats(-20, 20), x=st.floats(-3, 3))
 def test_bound_covers_exponentials(amplitude, rate, x):
     truth = float(mp.mpf(amplitude) * rate * mp.exp(mp.mpf(rate) * mp.mpf(x)))

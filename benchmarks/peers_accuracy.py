@@ -210,7 +210,7 @@ def run(config: Config) -> list[Table]:
         "h = 1e-21 (agreement to 1e-25 required).",
         "n/a (UnsupportedError): complex step on code that is not holomorphic (the "
         "catalogue's stable NumPy code calls scipy.special, piecewise functions use "
-        "np.where); symdl auto then falls back to Richardson.",
+        "np.where); symdl auto then falls back to the fourth-order stencil.",
         *against,
     )
     header = ("function (entries)", *found)

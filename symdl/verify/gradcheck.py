@@ -1,8 +1,9 @@
 """``gradcheck``: a user's own NumPy gradient against finite differences, entry by entry.
 
 Numbers only, so the verdict rests on the finite differences: every entry of the claimed
-gradient must lie within the error bound of a Richardson-extrapolated central difference
-(plus the rounding allowance of the claim's own dtype). A mismatch is confirmed by a
+gradient must lie within the error bound of :func:`symdl.verify.finite.differences`
+(complex step where the code is holomorphic, otherwise the fourth-order stencil, or the
+method asked for) plus the rounding allowance of the claim's own dtype. A mismatch is confirmed by a
 second, independent estimate (plain central differences with their own error model)
 before the gradient is refuted; then the report names the worst entries and the bug
 pattern. Tolerances never grow with the array size, so one wrong entry in a thousand is

@@ -83,9 +83,11 @@ def render_html(results: Sequence[ProofResult]) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>The symdl proof book</title>",
-        f"<style>{_STYLE}</style>",
+        f"<style>{_STYLE}{_FOCUS_STYLE}</style>",
         *_math_head(results),
+        f"<script>{_FOCUS}</script>",
         "</head><body><main>",
+        '<p class="focus-back"><a href="#">← the whole book</a></p>',
         "<h1>The symdl proof book</h1>",
         f"<p>{escape(summary(results))} Every claim below was checked by symdl: "
         "<b>proved</b> means a symbolic computation showed the difference is identically "
@@ -119,6 +121,29 @@ document.addEventListener("DOMContentLoaded", function () {
                              throwOnError: false});
   });
 });
+"""
+
+
+#: ``index.html#only=ID`` shows the proof ``ID`` alone (a link to one proof, a page to
+#: print or screenshot); any other address shows the whole book
+_FOCUS = """
+function symdlFocus() {
+  var m = location.hash.match(/^#only=(.+)$/);
+  var target = m ? document.getElementById(decodeURIComponent(m[1])) : null;
+  document.body.classList.toggle("focused", target !== null);
+  document.querySelectorAll("section.proof.shown").forEach(function (el) {
+    el.classList.remove("shown");
+  });
+  if (target) { target.classList.add("shown"); window.scrollTo(0, 0); }
+}
+document.addEventListener("DOMContentLoaded", symdlFocus);
+window.addEventListener("hashchange", symdlFocus);
+"""
+_FOCUS_STYLE = """
+div.derivation { overflow-x: auto; }
+.focus-back { display: none; }
+body.focused main > * { display: none; }
+body.focused main > section.proof.shown, body.focused main > .focus-back { display: block; }
 """
 
 

@@ -52,7 +52,7 @@ def test_refuted_book_exits_1_with_table_report_and_progress(tmp_path, capsys):
     assert out.read_text() == (report / "book.md").read_text()
     assert (report / "book.md").read_text().startswith("# The symdl proof book")
     html = (report / "index.html").read_text()
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     assert "http://" not in html and "https://" not in html
     assert 'class="badge refuted"' in html
 

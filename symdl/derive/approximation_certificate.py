@@ -189,6 +189,8 @@ def domain_endpoints(a: object, b: object) -> tuple[sp.Expr, sp.Expr]:
 def _exact(v: object) -> sp.Expr:
     if isinstance(v, float):
         return sp.Rational(repr(v)) if math.isfinite(v) else sp.nan  # 0.1 → 1/10
+    if isinstance(v, str):  # text goes through the whitelist parser, never sympify
+        raise TypeError(f"a number or a SymPy expression, not the text {v!r}")
     return sp.sympify(v)
 
 

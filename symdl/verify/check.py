@@ -22,23 +22,23 @@ is ``undecided``, with the reason.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from symdl.budget import DEFAULT_TIMEOUT, deadline, run_with_budget
-from symdl.errors import BudgetExceeded, SymdlError, UnsupportedError
+from symdl.budget import DEFAULT_TIMEOUT, run_with_budget
+from symdl.errors import SymdlError, UnsupportedError
 from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points, satisfied
 from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
 from symdl.verify.diagnose import diagnose
 from symdl.verify.kinks import kinks_of, region_points
 from symdl.verify.numeric_code import code_agreement, fd_agreement
+from symdl.verify.overall import overall
 from symdl.verify.report import Entry, Evidence, Kink, Report
 from symdl.verify.sides import (
     DEEPEST,
@@ -76,7 +76,7 @@ def check_identity(
     >>> check_identity("tanh(x)", "2*sigmoid(2*x) - 1").verdict
     'proved'
     """
-    with _overall(timeout, f"{lhs} == {rhs}") as outcome:
+    with overall(timeout, f"{lhs} == {rhs}") as outcome:
         problem = identity_problem(lhs, rhs, shapes=shapes, assume=assume)
         outcome.report = _Check(problem, points, precision, timeout, seed).run()
     assert outcome.report is not None
@@ -107,41 +107,11 @@ def check_derivative(
     >>> r.verdict, r.counterexample["x"] < 0
     ('refuted', True)
     """
-    with _overall(timeout, f"d/d{wrt} {f} == {claimed}") as outcome:
+    with overall(timeout, f"d/d{wrt} {f} == {claimed}") as outcome:
         problem = derivative_problem(f, wrt, claimed, shapes=shapes, assume=assume)
         outcome.report = _Check(problem, points, precision, timeout, seed).run()
     assert outcome.report is not None
     return outcome.report
-
-
-#: the whole check — writing the claim out entry by entry, the admissible points, the
-#: numeric and symbolic steps — ends ``undecided`` after this many times ``timeout``
-#: (plus ``OVERALL_SLACK`` seconds); the symbolic step alone keeps to ``timeout``
-OVERALL_FACTOR = 3.0
-OVERALL_SLACK = 10.0
-
-
-@dataclass
-class _Outcome:
-    report: Report | None = None
-
-
-@contextlib.contextmanager
-def _overall(timeout: float, claim: str) -> Iterator[_Outcome]:
-    """The whole check under :func:`symdl.budget.deadline`; past it, ``undecided``."""
-    outcome = _Outcome()
-    seconds = OVERALL_FACTOR * timeout + OVERALL_SLACK
-    try:
-        with deadline(seconds):
-            yield outcome
-    except BudgetExceeded:
-        detail = (
-            f"the check did not finish within {seconds:g} s (writing the claim out entry by "
-            "entry and evaluating it take part of it)"
-        )
-        outcome.report = Report(
-            "undecided", claim, "none", (Evidence("symbolic", "timeout", detail),)
-        )
 
 
 @dataclass

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from symdl.derive.layers.base import Block, Shape
-from symdl.derive.layers.check import block_function
+from symdl.derive.layers.check import block_function, block_wiring
+from symdl.verify.diagnose import diagnose
+from symdl.verify.report import Entry, Evidence, Report
 
-__all__ = ["BlockOutcome", "BlockProblem"]
+__all__ = ["BlockOutcome", "BlockProblem", "block_report"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +129,107 @@ def _copy(v: Any) -> Any:
 
 def _copies(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) for k, v in values.items()}
+
+
+def block_report(
+    problem: BlockProblem,
+    found: dict[str, Any],
+    outcome: BlockOutcome,
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    title: str,
+    method: str,
+    *,
+    examples: int,
+    rtol: float,
+    atol: float,
+    seed: int | None,
+) -> Report:
+    batch = np.shape(found["x"])[0]
+    evidence = Evidence(
+        "reference-layer",
+        "differ",
+        f"{outcome.part} wrong at the shrunk example (batch {batch}); the first failure "
+        f"of {examples} hypothesis examples: {outcome.reason}",
+        points=examples,
+        tolerance=rtol,
+    )
+    diagnosis = [f"{outcome.part}: {outcome.reason}"]
+    entries: list[Entry] = []
+    c, t = outcome.claimed, outcome.true
+    if c is not None and t is not None and c.shape == t.shape:
+        err = np.abs(c - t)
+        order = sorted(np.ndindex(err.shape), key=lambda i: -err[i])[:5]
+        entries = [
+            Entry(
+                tuple(int(j) for j in i),
+                float(c[i]),
+                float(t[i]),
+                float(err[i]),
+                float(err[i] / max(abs(c[i]), abs(t[i]), 1e-300)),
+                atol + rtol * float(np.max(np.abs(t))),
+            )
+            for i in order
+        ]
+    if outcome.part.startswith("gradient of "):
+        name = outcome.part.removeprefix("gradient of ")
+        diagnosis += _block_diagnosis(problem, found, name, forward, backward, rtol, seed)
+    return Report(
+        "refuted",
+        title,
+        method,
+        (evidence,),
+        counterexample={"x": found["x"], **found["params"], **found["data"], "gy": found["gy"]},
+        entries=tuple(entries),
+        diagnosis=tuple(diagnosis),
+    )
+
+
+def _block_diagnosis(
+    problem: BlockProblem,
+    found: dict[str, Any],
+    name: str,
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    rtol: float,
+    seed: int | None,
+    copies: int = 3,
+) -> list[str]:
+    """The mistake behind a wrong gradient of ``name``: one of the layer's known wrong
+    variants, else a pattern of :func:`symdl.verify.diagnose`, if one holds at the
+    counterexample and at copies of it with the parameters moved."""
+    rng = np.random.default_rng(seed)
+    examples = [found]
+    for _ in range(copies):
+        moved = dict(found)
+        moved["params"] = {
+            k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in found["params"].items()
+        }
+        examples.append(moved)
+    claimed, true, kept = [], [], []
+    for example in examples:
+        try:
+            _, got = problem.user(example, forward, backward)
+        except Exception:  # the user's code failing here only costs the diagnosis a point
+            continue
+        kept.append(example)
+        claimed.append(np.asarray(got[name], dtype=np.float64))
+        true.append(np.asarray(problem.reference(example)[1][name], dtype=np.float64))
+    if not claimed:
+        return []
+    for label in problem.block.variants(block_wiring(problem.block, problem.shape), problem.shape):
+        _, run = block_function(problem.block, problem.shape, variant=label)
+        matches = True
+        for example, c in zip(kept, claimed):
+            _, gx, grads = run(example["x"], example["params"], example["data"], example["gy"])
+            v = gx if name == "x" else grads[name]
+            if v is None or np.shape(v) != c.shape or not np.allclose(c, v, rtol=1e-6, atol=1e-12):
+                matches = False
+                break
+        if matches:
+            return [f"the backward pass {label}"]
+    try:
+        findings = diagnose(claimed, true, rtol=max(rtol, 1e-6))
+    except ValueError:
+        return []
+    return [f"gradient of {name}: {f.message}" for f in findings]

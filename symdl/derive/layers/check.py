@@ -161,13 +161,14 @@ def _check_rule(p: _Problem, claim: str) -> Report:
             )
         for index in np.ndindex(*var.shape):
             derivative = sp.diff(s, var[index])
-            difference = derivative - sp.sympify(rule[index])
+            entry = _expression(rule[index])
+            difference = derivative - entry
             if sp.count_ops(difference) <= EXPAND_LIMIT and sp.expand(difference) == 0:
                 proved += 1
                 continue
             numeric += 1
             for point, evaluate in zip(values, evaluators):
-                exact, d = _values(derivative, sp.sympify(rule[index]), point, evaluate)
+                exact, d = _values(derivative, entry, point, evaluate)
                 scale = 1 + abs(exact)
                 error = float(d / scale)
                 worst = max(worst, error)
@@ -194,6 +195,15 @@ def _check_rule(p: _Problem, claim: str) -> Report:
         tolerance=float(AGREE),
     )
     return Report("verified", claim, "symbolic+high-precision", (evidence,))
+
+
+def _expression(value: Any) -> sp.Basic:
+    """An entry of a rule's object array as a SymPy expression (a NumPy zero is an int)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return sp.Integer(int(value))
+    return sp.Float(float(value), 30)
 
 
 def _values(

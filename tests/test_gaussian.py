@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from symdl.catalog import ACTIVATIONS
 from symdl.derive.gaussian import (
-    closed_form,
     cross_moment,
     gaussian_activation,
     moment,
     moment_float64,
 )
+from symdl.derive.gaussian_closed import closed_form
 from symdl.errors import UnknownNameError, UnsupportedError
 
 CLOSED = [

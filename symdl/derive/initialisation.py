@@ -34,11 +34,10 @@ from symdl.catalog import Activation
 from symdl.catalog.activations import SELU_ALPHA, SELU_LAMBDA
 from symdl.derive.gaussian import (
     GaussianActivation,
-    Q,
-    closed_form,
     gaussian_activation,
     moment,
 )
+from symdl.derive.gaussian_closed import Q, closed_form
 
 __all__ = [
     "N_IN",

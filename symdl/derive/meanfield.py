@@ -33,13 +33,12 @@ from scipy import optimize
 from symdl.catalog import Activation
 from symdl.derive.gaussian import (
     GaussianActivation,
-    Q,
-    closed_form,
     gaussian_activation,
     moment,
     moment_float64,
     square_float64,
 )
+from symdl.derive.gaussian_closed import Q, closed_form
 from symdl.derive.variance import correlation_map, moment_slope, variance_slope
 from symdl.errors import UnsupportedError
 

@@ -41,15 +41,14 @@ from symdl.derive.gaussian import (
     Expectation,
     GaussianActivation,
     Kind,
-    Q,
     _evaluate,
-    closed_form,
     cross_moment,
     gaussian_activation,
     moment,
     moment_float64,
     quadrature,
 )
+from symdl.derive.gaussian_closed import Q, closed_form
 
 __all__ = [
     "LayerStatistics",

@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from scipy import special
-from sympy.codegen.cfunctions import expm1, log1p
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.errors import UnsupportedError
-from symdl.kernels import log_softmax, normal_cdf, softmax
+from symdl.kernels import log_softmax, softmax
 from symdl.nodes import (
     AxisLogSumExp,
     CatalogFunction,
@@ -34,9 +33,16 @@ from symdl.nodes import (
     LogSumExp,
     axis_log_softmax_argument,
     log_softmax_argument,
-    ndtr,
-    sigmoid,
-    softplus,
+)
+from symdl.numpy_spelling import (
+    COMPLEX_OVERRIDES,
+    REAL_FUNCTIONS,
+    constant,
+    fold_add,
+    fold_mul,
+    limit_value,
+    logdet,
+    logsumexp_complex,
 )
 from symdl.stable import stabilize
 
@@ -117,6 +123,7 @@ def elementwise_function(
     function at ``∓∞``/``+∞`` (nan where a limit is not given or not a real number), and
     nan entries stay nan — so no input raises a floating-point warning.
 
+    >>> from symdl.nodes import sigmoid
     >>> x = sp.Symbol("x", real=True)
     >>> f = elementwise_function(x * sigmoid(x), x, limits=(sp.Integer(0), sp.oo))
     >>> print(f.source)
@@ -133,7 +140,7 @@ def elementwise_function(
     """
     core = numpy_function(expr, [var.name])
     body = core.source.split("return ", 1)[1]
-    low, high = (_limit_value(v) for v in (limits or (sp.nan, sp.nan)))
+    low, high = (limit_value(v) for v in (limits or (sp.nan, sp.nan)))
     lines = [
         f"def {name}({var.name}):",
         f"    {var.name} = np.asarray({var.name}, dtype=float)",
@@ -159,59 +166,6 @@ def elementwise_function(
     return NumpyFunction((var.name,), "\n".join(lines), run)
 
 
-def _limit_value(v: sp.Expr) -> float:
-    if v is sp.oo:
-        return float("inf")
-    if v is sp.S.NegativeInfinity:
-        return float("-inf")
-    if isinstance(v, sp.Expr) and v.is_number and v.is_real and v.is_finite:
-        return float(sp.N(v, 20))
-    return float("nan")
-
-
-def _const(value: Any) -> Callable[[Env], Any]:
-    return lambda env: value
-
-
-def _logdet(m: np.ndarray) -> Any:
-    sign, logabs = np.linalg.slogdet(m)
-    if sign <= 0:
-        raise FloatingPointError("logdet of a matrix whose determinant is not positive")
-    return logabs
-
-
-def _logsumexp_complex(m: np.ndarray, axis: int | None = None) -> Any:
-    shift = np.max(m.real, axis=axis, keepdims=axis is not None)
-    return shift + np.log(np.sum(np.exp(m - shift), axis=axis, keepdims=axis is not None))
-
-
-_REAL_FUNCTIONS: dict[type, tuple[str, Callable[..., Any]]] = {
-    sp.exp: ("np.exp", np.exp),
-    sp.log: ("np.log", np.log),
-    sp.sin: ("np.sin", np.sin),
-    sp.cos: ("np.cos", np.cos),
-    sp.tan: ("np.tan", np.tan),
-    sp.sinh: ("np.sinh", np.sinh),
-    sp.cosh: ("np.cosh", np.cosh),
-    sp.tanh: ("np.tanh", np.tanh),
-    sp.erf: ("special.erf", special.erf),
-    sp.erfc: ("special.erfc", special.erfc),
-    ndtr: ("normal_cdf", normal_cdf),
-    expm1: ("np.expm1", np.expm1),
-    log1p: ("np.log1p", np.log1p),
-    sp.Abs: ("np.abs", np.abs),
-    sp.sign: ("np.sign", np.sign),
-    sigmoid: ("special.expit", special.expit),
-    softplus: ("np.logaddexp(0, {})", lambda v: np.logaddexp(0, v)),
-    sp.Heaviside: ("np.heaviside({}, 0.5)", lambda v, *h: np.heaviside(v, 0.5)),
-}
-_COMPLEX_OVERRIDES: dict[type, tuple[str, Callable[..., Any]]] = {
-    sigmoid: ("1/(1 + np.exp(-{}))", lambda v: 1 / (1 + np.exp(-v))),
-    softplus: ("np.log1p(np.exp({}))", lambda v: np.log1p(np.exp(v))),
-    ndtr: ("special.ndtr", special.ndtr),
-}
-
-
 class _Compiler:
     def __init__(self, sizes: dict[sp.Symbol, int], complex_safe: bool) -> None:
         self.sizes = sizes
@@ -233,10 +187,10 @@ class _Compiler:
             name = e.name
             return name, lambda env: env[name]
         if isinstance(e, sp.Integer):
-            return str(int(e)), _const(int(e))
+            return str(int(e)), constant(int(e))
         if isinstance(e, (sp.Rational, sp.Float)) or e in (sp.pi, sp.E):
             v = float(e)
-            return repr(v), _const(v)
+            return repr(v), constant(v)
         if isinstance(e, sp.Expr) and not isinstance(e, sp.MatrixExpr) and e.is_number:
             return self._number(e)
         if isinstance(e, sp.MatAdd):
@@ -281,12 +235,12 @@ class _Compiler:
             return self._call("np.sum", np.sum, e.arg)
         if isinstance(e, LogSumExp):
             if self.complex_safe:
-                return self._call("logsumexp", _logsumexp_complex, e.arg)
+                return self._call("logsumexp", logsumexp_complex, e.arg)
             return self._call("special.logsumexp", special.logsumexp, e.arg)
         if isinstance(e, AxisLogSumExp):
             k = e.axis
             if self.complex_safe:
-                return self._along("logsumexp", lambda z: _logsumexp_complex(z, k), e.arg, k)
+                return self._along("logsumexp", lambda z: logsumexp_complex(z, k), e.arg, k)
             return self._along(
                 "special.logsumexp",
                 lambda z: special.logsumexp(z, axis=k, keepdims=True),
@@ -297,7 +251,7 @@ class _Compiler:
             if self.complex_safe:
                 s, f = self.code(e.args[0].arg)
                 return f"np.log(np.linalg.det({s}))", lambda env: np.log(np.linalg.det(f(env)))
-            return self._call("np.linalg.slogdet", _logdet, e.args[0].arg, suffix="[1]")
+            return self._call("np.linalg.slogdet", logdet, e.args[0].arg, suffix="[1]")
         if isinstance(e, (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)):
             return self._constant_matrix(e)
         if isinstance(e, sp.ImmutableMatrix):
@@ -322,9 +276,9 @@ class _Compiler:
             return self._extremum(e)
         if isinstance(e, sp.Piecewise):
             return self._piecewise(e)
-        table = dict(_REAL_FUNCTIONS)
+        table = dict(REAL_FUNCTIONS)
         if self.complex_safe:
-            table.update(_COMPLEX_OVERRIDES)
+            table.update(COMPLEX_OVERRIDES)
         for cls, (template, np_fn) in table.items():
             if isinstance(e, cls):
                 s, f = self.code(e.args[0])  # type: ignore[attr-defined]
@@ -352,7 +306,7 @@ class _Compiler:
         if not value.is_real:
             raise UnsupportedError(f"the constant {e} is not real")
         v = float(value)
-        return repr(v), _const(v)
+        return repr(v), constant(v)
 
     def _extremum(self, e: sp.Basic) -> Code:
         name = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
@@ -366,7 +320,7 @@ class _Compiler:
     def _broadcastable(self, e: sp.Basic) -> Code:
         # s·1 (a scalar broadcast to an array's shape) is just s under NumPy broadcasting
         if isinstance(e, sp.OneMatrix):
-            return "1", _const(1)
+            return "1", constant(1)
         if (
             isinstance(e, sp.MatMul)
             and isinstance(e.args[-1], sp.OneMatrix)
@@ -380,7 +334,7 @@ class _Compiler:
         for s, _ in codes[1:]:
             text += f" - {s[1:]}" if s.startswith("-") else f" + {s}"
         fns = [f for _, f in codes]
-        return f"({text})", lambda env: _fold_add(fns, env)
+        return f"({text})", lambda env: fold_add(fns, env)
 
     def _product(self, codes: list[Code]) -> Code:
         if len(codes) == 1:  # -1·1: a broadcast −1 has one factor left
@@ -395,7 +349,7 @@ class _Compiler:
         texts = [
             s if i == 0 or not s.startswith("-") else f"({s})" for i, (s, _) in enumerate(codes)
         ]
-        return "*".join(texts), lambda env: _fold_mul(fns, env)
+        return "*".join(texts), lambda env: fold_mul(fns, env)
 
     def _matmul(self, args: tuple[sp.Basic, ...]) -> Code:
         codes = [self.code(a) for a in args]
@@ -478,7 +432,7 @@ class _Compiler:
 
     def _condition(self, c: sp.Basic) -> Code:
         if c is sp.true:
-            return "True", _const(True)
+            return "True", constant(True)
         ops = {
             sp.StrictLessThan: "<",
             sp.LessThan: "<=",
@@ -500,17 +454,3 @@ class _Compiler:
             "!=": np.not_equal,
         }[op]
         return f"{ls} {op} {rs}", lambda env: compare(lf(env), rf(env))
-
-
-def _fold_add(fns: list[Callable[[Env], Any]], env: Env) -> Any:
-    total = fns[0](env)
-    for f in fns[1:]:
-        total = total + f(env)
-    return total
-
-
-def _fold_mul(fns: list[Callable[[Env], Any]], env: Env) -> Any:
-    total = fns[0](env)
-    for f in fns[1:]:
-        total = total * f(env)
-    return total

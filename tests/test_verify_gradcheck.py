@@ -328,3 +328,133 @@ def test_infinite_gradient_is_refuted():
     with np.errstate(invalid="ignore"):
         report = gradcheck(f_quad, claimed, X3)
     assert report.verdict == "refuted"
+
+
+# -- cost of the common path, and the re-check before a refutation -----------------------
+
+
+class _Layer:
+    """A dense tanh layer over a batch of 8 (the planted-bug benchmark's problem):
+    L(W) = Σ (tanh(W X) − Y)² / 16, W d×d, one random problem per seed."""
+
+    def __init__(self, d, seed):
+        rng = np.random.default_rng(seed)
+        self.X, self.Y = rng.normal(size=(d, 8)), 0.5 * rng.normal(size=(d, 8))
+        self.W = rng.normal(size=(d, d)) / np.sqrt(d)
+        g = np.abs(self.grad(self.W))
+        larger = np.argwhere(g >= np.median(g))  # a wrong entry among the larger half
+        self.entry = tuple(int(k) for k in larger[rng.integers(len(larger))])
+
+    def loss(self, W):
+        r = np.tanh(W @ self.X.astype(W.dtype)) - self.Y.astype(W.dtype)
+        return np.sum(r * r) * W.dtype.type(0.5 / 8)
+
+    def grad(self, W):
+        t = np.tanh(W @ self.X.astype(W.dtype))
+        return (t - self.Y.astype(W.dtype)) * (1 - t * t) @ self.X.astype(W.dtype).T / 8
+
+    def off_by(self, relative):
+        def wrong(W):
+            g = self.grad(W).copy()
+            g[self.entry] *= 1 + relative
+            return g
+
+        return wrong
+
+
+@pytest.mark.parametrize("d, seeds", [(3, range(60)), (10, range(12))])
+def test_one_entry_off_by_1e_6_is_refuted_for_every_seed(d, seeds):
+    """A 1e-6 relative error in one entry escaped in 1 of 10 trials while mismatches were
+    confirmed by central differences (bound ~100× wider); the confirming stencil is tight."""
+    for seed in seeds:
+        layer = _Layer(d, seed)
+        report = gradcheck(layer.loss, layer.off_by(1e-6), layer.W)
+        assert report.verdict == "refuted", seed
+        assert report.entries[0].index == layer.entry, seed
+        assert gradcheck(layer.loss, layer.grad, layer.W).verdict == "verified", seed
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_correct_float32_gradients_of_the_layer_are_not_refuted(seed):
+    layer = _Layer(10, seed)
+    with pytest.warns(PrecisionWarning):
+        throughout = gradcheck(layer.loss, layer.grad, layer.W.astype(np.float32))
+    assert throughout.verdict == "verified"
+    claim32 = gradcheck(layer.loss, lambda W: layer.grad(W.astype(np.float32)), layer.W)
+    assert claim32.verdict == "verified"
+
+
+def _ill_conditioned():
+    """An SPD matrix with κ ≈ 1e3 (found by symdl.strategies): slogdet rounds ~100× worse
+    than a few ulps of its value."""
+    a = 6.0160447778903094
+    return np.array([[a, 3, 3.125], [3, a, 6], [3.125, 6, a]])
+
+
+def _logdet(m):
+    return np.linalg.slogdet(m)[1]
+
+
+@pytest.mark.parametrize("method", ["auto", "fourth-order", "central", "richardson"])
+def test_ill_conditioned_logdet_is_not_refuted_without_the_noise_up_front(method):
+    A = _ill_conditioned()
+    truth = np.linalg.inv(A).T
+    if method in ("central", "richardson"):
+        # without f's noise these bounds miss the truth: the re-check is what saves them
+        estimate = symdl.verify.finite.differences(_logdet, A, method=method, noise=False)
+        assert np.any(np.abs(estimate.value - truth) > estimate.error)
+    report = gradcheck(_logdet, lambda m: np.linalg.inv(m).T, A, method=method)
+    assert report.verdict == "verified"
+    wrong = gradcheck(_logdet, lambda m: np.linalg.inv(m).T * (1 + 1e-6), A, method=method)
+    assert wrong.verdict == "refuted"
+
+
+class _Counted:
+    def __init__(self, f):
+        self.f, self.calls = f, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.f(*args)
+
+
+def _cubic(x):
+    # degree 3: the stencil is exact, so every first step is balanced (no halving)
+    return float(np.sum(x**3 + 2 * x**2 - x))
+
+
+def _cubic_grad(x):
+    return 3 * x**2 + 4 * x - 1
+
+
+def test_evaluation_counts_are_the_documented_ones():
+    from symdl.verify.stencil import fourth_order
+
+    x = np.array([0.3, -1.2, 2.5, 0.7, -0.4])
+    n = x.size
+    assert fourth_order(_cubic, x, noise=False).evaluations == 6 * n
+    assert fourth_order(_cubic, x).evaluations == 6 * n + 9  # f(x) and 8 noise points
+    # the agreeing path: f once to validate the call, 6 per entry for the stencil
+    f = _Counted(_cubic)
+    assert gradcheck(f, _cubic_grad, x, method="fourth-order").verdict == "verified"
+    assert f.calls == 1 + 6 * n
+
+    # one suspect entry: the stencil again with f's noise (9 + 6) and the shifted one (9 + 6)
+    def wrong(v):
+        g = _cubic_grad(v)
+        g[2] *= 1 + 1e-6
+        return g
+
+    f = _Counted(_cubic)
+    report = gradcheck(f, wrong, x, method="fourth-order")
+    assert report.verdict == "refuted" and report.entries[0].index == (2,)
+    assert f.calls == 1 + 6 * n + 2 * (9 + 6)
+
+
+def test_sampled_gradcheck_refutes_an_entry_off_by_1e_6():
+    from symdl.verify.sampled import sampled_gradcheck
+
+    for seed in range(6):
+        layer = _Layer(10, seed)
+        report = sampled_gradcheck(layer.loss, layer.off_by(1e-6), layer.W, seed=seed)
+        assert report.verdict == "refuted", seed

@@ -92,16 +92,42 @@ class _Failure(Exception):
 
 
 class _Calls:
-    """Calls ``f`` at ``x`` and at perturbed copies, counts the calls, checks each result."""
+    """Calls ``f`` at ``x`` and at perturbed copies, counts the calls, checks each result.
+
+    ``eager``: evaluate ``f`` at ``x`` now (a failure at ``x`` itself is then reported as
+    such); otherwise only when :attr:`at_x` is asked for, and the output shape comes from
+    the first call. ``noise``: measure ``f``'s rounding noise when :attr:`noise` is first
+    asked for; without it :attr:`noise` is 0 and rounding bounds rest on a few ulps of
+    the values seen.
+    """
 
     def __init__(
-        self, f: _Fn, x: np.ndarray, *, imaginary: bool = False, out_shape: _Shape | None = None
+        self,
+        f: _Fn,
+        x: np.ndarray,
+        *,
+        imaginary: bool = False,
+        out_shape: _Shape | None = None,
+        noise: bool = True,
+        eager: bool = True,
     ):
-        self.f, self.x, self.imaginary = f, x, imaginary
+        self.f, self.x, self.imaginary, self.measure = f, x, imaginary, noise
         self.count = 0
         self._expected = out_shape
-        self.at_x = self.at()
-        self.out_shape: _Shape = self.at_x.shape
+        if eager:
+            self.at_x  # noqa: B018 - evaluated for its check of f at x
+
+    @functools.cached_property
+    def at_x(self) -> np.ndarray:
+        """``f`` at ``x`` (one call, made once)."""
+        return self.at()
+
+    @property
+    def out_shape(self) -> _Shape:
+        """The shape of ``f``'s values (from the first call made, or from ``f`` at ``x``)."""
+        if self._expected is None:
+            return self.at_x.shape
+        return self._expected
 
     def at(self, index: _Shape | None = None, entry: complex = 0.0) -> np.ndarray:
         """``f`` at ``x`` with ``x[index]`` replaced by ``entry``."""
@@ -130,10 +156,12 @@ class _Calls:
 
     @functools.cached_property
     def noise(self) -> np.ndarray:
-        """The measured rounding noise of ``f`` at ``x`` (:func:`~symdl.verify.noise.noise`)."""
-        if self.imaginary:
+        """The measured rounding noise of ``f`` at ``x`` (:func:`~symdl.verify.noise.noise`,
+        reusing :attr:`at_x`: 8 calls when ``f`` at ``x`` is known), 0 when not measured."""
+        if self.imaginary or not self.measure:
             return np.zeros(self.out_shape)
-        sigma, calls = noise(self.f, self.x.real.astype(np.float64), self.out_shape)
+        x = self.x.real.astype(np.float64)
+        sigma, calls = noise(self.f, x, self.out_shape, at_x=self.at_x)
         self.count += calls
         return sigma
 
@@ -215,7 +243,9 @@ def _floored(error: np.ndarray, value: np.ndarray) -> np.ndarray:
     return np.maximum(error, np.maximum(2 * _EPS * np.abs(value), _TINY))
 
 
-def central(f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None) -> Differences:
+def central(
+    f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None, noise: bool = True
+) -> Differences:
     r"""Central differences :math:`D(h) = \frac{f(x + h e_i) - f(x - h e_i)}{2h}`.
 
     Truncation is :math:`\tfrac{h^2}{6} f'''`, rounding :math:`\approx \varepsilon|f|/h`;
@@ -225,12 +255,16 @@ def central(f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None) -> Diff
     values actually seen. Relative accuracy is about :math:`10^{-10}` when
     :math:`\max(1, |x_i|)` is ``f``'s length scale, worse when ``f`` varies faster
     (``sin x`` at ``x = 50``, anything at :math:`|x| \ll 1` whose scale is :math:`|x|`);
-    the bound reports it. Costs :math:`1 + 4\,\mathrm{size}(x)` calls.
+    the bound reports it. Costs :math:`1 + 4\,\mathrm{size}(x)` calls, 8 more to measure
+    ``f``'s rounding noise.
 
     Args:
         f: ndarray of ``x``'s shape (float64) → scalar or ndarray.
         x: the point, any shape; upcast to float64.
         step: absolute step, a scalar or an array broadcastable to ``x.shape``.
+        noise: measure ``f``'s rounding noise (:mod:`symdl.verify.noise`) and widen the
+            rounding bound to 8σ where that is larger than a few ulps of the values seen;
+            ``False`` keeps the ulps alone (tighter, wrong for ill-conditioned code).
 
     >>> d = central(np.sin, 0.5)
     >>> bool(abs(d.value - np.cos(0.5)) <= d.error <= 1e-9)
@@ -245,7 +279,7 @@ def central(f: Callable[[np.ndarray], Any], x: Any, *, step: Any = None) -> Diff
         h = np.broadcast_to(np.asarray(step, dtype=np.float64), x.shape)
         if not np.all(np.isfinite(h) & (h > 0)):
             raise ValueError(f"step must be finite and positive, got {step!r}")
-    calls = _or_unsupported(_Calls, f, x)
+    calls = _or_unsupported(functools.partial(_Calls, noise=noise), f, x)
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
         near, rounding, half = _or_unsupported(_central_difference, calls, index, h[index])
@@ -265,7 +299,9 @@ def _or_unsupported(function: Callable[..., Any], *args: Any) -> Any:
         raise UnsupportedError(str(failure)) from failure.__cause__
 
 
-def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Differences:
+def richardson(
+    f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4, noise: bool = True
+) -> Differences:
     r"""Richardson extrapolation of central differences, step chosen per entry (Ridders).
 
     With :math:`D(h) = f' + c_1 h^2 + c_2 h^4 + \dots`, Neville's recursion in
@@ -289,8 +325,9 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     The ladder runs upward from :math:`s\,2^{-(\mathrm{levels}+16)}` to :math:`8s` and
     stops once two full rows estimate 100 times worse than the best so far (truncation has
     taken over), or at the first step that leaves ``f``'s domain. Costs at most
-    :math:`1 + 2(\mathrm{levels} + 20)\,\mathrm{size}(x)` calls. ``step`` reports the
-    largest step evaluated.
+    :math:`1 + 2(\mathrm{levels} + 20)\,\mathrm{size}(x)` calls, 8 more to measure ``f``'s
+    rounding noise (``noise``, as in :func:`central`). ``step`` reports the largest step
+    evaluated.
 
     Caveat: the truncation estimate is empirical. Walking upward and stopping early keeps
     the candidates near the balance point, where spreads rarely vanish by coincidence.
@@ -305,7 +342,7 @@ def richardson(f: Callable[[np.ndarray], Any], x: Any, *, levels: int = 4) -> Di
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
         raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
     x = _as_float64(x)
-    calls = _or_unsupported(_Calls, f, x)
+    calls = _or_unsupported(functools.partial(_Calls, noise=noise), f, x)
     scale = np.maximum(1.0, np.abs(x))
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
@@ -399,17 +436,16 @@ def _complex_jacobian(calls: _Calls, h: np.ndarray) -> np.ndarray:
     return _assembled(values, calls.out_shape, x.shape)
 
 
-def _fourth_order(f: _Fn, x: Any) -> Differences:
+def _fourth_order(f: _Fn, x: Any, *, noise: bool = True) -> Differences:
     # symdl.verify.stencil builds on this module's internals, so it is imported on use.
     from symdl.verify.stencil import fourth_order
 
-    return fourth_order(f, x)
+    return fourth_order(f, x, noise=noise)
 
 
-_ESTIMATORS = {
+_ESTIMATORS: dict[str, Callable[..., Differences]] = {
     "central": central,
     "richardson": richardson,
-    "complex-step": complex_step,
     "fourth-order": _fourth_order,
 }
 
@@ -425,7 +461,9 @@ class _Counted:
         return self.f(point)
 
 
-def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto") -> Differences:
+def differences(
+    f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto", noise: bool = True
+) -> Differences:
     r"""The Jacobian of ``f`` at ``x`` by ``method``: ``"central"``, ``"richardson"``,
     ``"complex-step"``, ``"fourth-order"`` (:func:`symdl.verify.stencil.fourth_order`) or
     ``"auto"``.
@@ -439,7 +477,10 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
     Richardson's 40, the same verdicts on symdl's planted-bug and soundness benchmarks). A
     complex-step error smaller than the probe's bound (about :math:`10^{-12}` relative)
     cannot be detected. ``evaluations`` counts every call, the probe's and a rejected
-    attempt's included.
+    attempt's included. ``noise=False`` skips the measurement of ``f``'s rounding noise
+    in the real-valued methods (see :func:`central`); the bound is then tighter and may
+    be too tight for ill-conditioned code, so a caller that refutes on it re-checks with
+    the noise measured (:func:`~symdl.verify.gradcheck.gradcheck` does).
 
     >>> differences(np.exp, 0.0).method
     'complex-step'
@@ -450,15 +491,17 @@ def differences(f: Callable[[np.ndarray], Any], x: Any, *, method: str = "auto")
         close = difflib.get_close_matches(method, METHODS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; methods are {METHODS}"
         raise UnknownNameError(f"no finite-difference method named {method!r}{hint}")
+    if method == "complex-step":
+        return complex_step(f, x)
     if method != "auto":
-        return _ESTIMATORS[method](f, x)
+        return _ESTIMATORS[method](f, x, noise=noise)
     counted = _Counted(f)
     try:
         estimate = complex_step(counted, x)
     except UnsupportedError:
         estimate = None
     if estimate is None or not _holomorphic_along_probe(counted, _as_float64(x), estimate):
-        estimate = _fourth_order(counted, x)
+        estimate = _fourth_order(counted, x, noise=noise)
     return replace(estimate, evaluations=counted.calls)
 
 

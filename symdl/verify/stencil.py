@@ -24,8 +24,8 @@ So :math:`T = |D_4(h) - D_4(2h)|` measures fifteen times the truncation of
 keeps a factor 15 on the truncation term for the :math:`O(h^6)` remainder and for the
 rounding inside :math:`T` itself (:math:`T` is off by at most :math:`R_4(h) + R_4(2h)
 \approx 1.5 R_4(h)`). :math:`R_4` is the rounding bound of each :math:`D_2` (a few ulps of
-the values seen, or 8σ of ``f``'s measured noise, as in
-:func:`~symdl.verify.finite.central`) carried through the combination with absolute
+the values seen, or 8σ of ``f``'s measured noise when that is larger and ``noise`` is on,
+as in :func:`~symdl.verify.finite.central`) carried through the combination with absolute
 weights. The difference :math:`|D_2(h) - D_4(h)|` of the two orders built from the same
 four points would also bound :math:`D_4`'s error, but it is :math:`\tfrac{h^2}{6}|f'''|`,
 about :math:`10^{-7}` relative at this step: a bound that loose hides bugs.
@@ -43,9 +43,20 @@ falls (rounding has taken over). A finer stencil that disagrees with the kept on
 both bounds proves the kept bound wrong (an even kink such as :math:`|x|` near 0 looks
 smooth to every stencil that straddles it); the bound then widens to the disagreement
 plus the finer stencil's bound. On smooth functions at their length scale the first step
-is balanced, so the cost is :math:`6` calls per entry plus 10 per point (``f`` at ``x``
-and the noise measurement), against central differences' :math:`4` and Richardson's
-:math:`\approx 40`. Typical accuracy is :math:`10^{-13}` relative.
+is balanced, so the cost is :math:`6` calls per entry, plus 9 per point when ``f``'s
+noise is measured (``f`` at ``x`` and 8 more points), against central differences'
+:math:`4` and Richardson's :math:`\approx 40`. Typical accuracy is :math:`10^{-13}`
+relative.
+
+The noise measurement only ever widens the bound (its rounding term is the larger of the
+ulps of the values seen and 8σ). Without it (``noise=False``) the bound is the ulps
+alone: tighter, and too tight where ``f``'s code rounds far worse than its values'
+ulps (logdet of a matrix with :math:`\kappa \approx 10^3`). A bound that is too tight can
+make a correct claim look wrong, never a wrong claim look right, so a checker may use
+it for the common case, agreement, and measure the noise only before it refutes
+(:func:`~symdl.verify.gradcheck.gradcheck`). ``first_step`` scales the first step: at
+``0.75`` every point differs from those at ``1`` (:math:`0.75\cdot 2^{-j}` is never a
+power of 2), which gives a second estimate on disjoint points.
 
 Caveats. The rounding bound scales with the values of ``f``, not with terms that cancel
 inside it (:math:`x - \sin x` near 0 rounds like :math:`\varepsilon|x \pm h|`), and the
@@ -61,6 +72,7 @@ ed., §8.1 (step choice from the balance of truncation and rounding).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +116,7 @@ def _fourth(near: _Row, far: _Row) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _entry(calls: _Calls, index: tuple[int, ...], scale: float):
+    # scale: the first step over _STEP (max(1, |x_i|) times fourth_order's first_step)
     """Value, bound (per output entry) and step of the kept stencils for one entry of ``x``."""
     rows: dict[int, _Row] = {}  # level k: D₂ at the step scale·_STEP·2^-k
     value = bound = previous = np.empty(0)
@@ -172,21 +185,33 @@ def _entry(calls: _Calls, index: tuple[int, ...], scale: float):
     return value, bound, step
 
 
-def fourth_order(f: Callable[[np.ndarray], Any], x: Any) -> Differences:
+def fourth_order(
+    f: Callable[[np.ndarray], Any], x: Any, *, noise: bool = True, first_step: float = 1.0
+) -> Differences:
     r"""The Jacobian of ``f`` at ``x`` by the fourth-order five-point stencil, per entry
     :math:`D_4(h) = [f(x-2h) - 8f(x-h) + 8f(x+h) - f(x+2h)]/(12h)`, with the error bound
     :math:`|D_4(h) - D_4(2h)| + R_4(h)` (module docstring: Taylor remainder, why the bound
     holds, how the step adapts). ``step`` reports the :math:`h` of the kept stencil.
-    Costs :math:`10 + 6\,\mathrm{size}(x)` calls when the first step is balanced, two more
-    per halving of an entry's step.
+
+    ``noise``: measure ``f``'s rounding noise at ``x`` and let it widen :math:`R_4`
+    (``f`` at ``x`` plus 8 points); ``False`` bounds rounding by a few ulps of the values
+    seen and never calls ``f`` at ``x`` itself. ``first_step``: the first step as a
+    multiple of :math:`\varepsilon^{1/5}\max(1, |x_i|)`.
+
+    Costs :math:`6\,\mathrm{size}(x)` calls when every first step is balanced, plus 9
+    with ``noise``, plus two per halving of an entry's step.
 
     >>> d = fourth_order(np.sin, 0.5)
-    >>> bool(abs(d.value - np.cos(0.5)) <= d.error <= 1e-11)
-    True
+    >>> bool(abs(d.value - np.cos(0.5)) <= d.error <= 1e-11), d.evaluations
+    (True, 15)
+    >>> fourth_order(np.sin, 0.5, noise=False).evaluations
+    6
     """
+    if not (isinstance(first_step, (float, int)) and 0 < first_step < 1e3):
+        raise ValueError(f"first_step must be a positive number below 1e3, got {first_step!r}")
     x = _as_float64(x)
-    calls = _or_unsupported(_Calls, f, x)
-    scale = np.maximum(1.0, np.abs(x))
+    calls = _or_unsupported(functools.partial(_Calls, noise=noise, eager=noise), f, x)
+    scale = first_step * np.maximum(1.0, np.abs(x))
     values, errors, steps = [], [], []
     for index in np.ndindex(x.shape):
         value, bound, step = _entry(calls, index, float(scale[index]))

@@ -458,3 +458,15 @@ def test_sampled_gradcheck_refutes_an_entry_off_by_1e_6():
         layer = _Layer(10, seed)
         report = sampled_gradcheck(layer.loss, layer.off_by(1e-6), layer.W, seed=seed)
         assert report.verdict == "refuted", seed
+
+
+@pytest.mark.parametrize("x", [np.array(0.7), 0.7])
+def test_a_scalar_argument_off_by_1e_6_is_refuted(x):
+    def f(t):
+        return np.sin(t) * t
+
+    def right(t):
+        return np.cos(t) * t + np.sin(t)
+
+    assert gradcheck(f, right, x).verdict == "verified"
+    assert gradcheck(f, lambda t: right(t) * (1 + 1e-6), x).verdict == "refuted"

@@ -241,9 +241,9 @@ def _compare(
         fd = differences(along, point[i], method="richardson", noise=False)
     claimed = g.astype(np.float64)
     scale = _scale(fd)
-    tol = _tolerance(fd, g, allowance, scale)
+    tol = np.array(_tolerance(fd, g, allowance, scale), dtype=np.float64)  # 0-d: writable
     err = np.abs(claimed - fd.value)
-    bad = err > tol
+    bad = np.array(err > tol)
     if np.any(bad):
         # f's noise, then an independent estimate, before anything is refuted
         rejected, confirming = _suspects_confirmed(

@@ -8,11 +8,13 @@ requested gradients (:mod:`symdl.derive.matrix_code`). Gradients are in denomina
 layout: :math:`\partial L/\partial W` has the shape of :math:`W` (Petersen & Pedersen,
 *The Matrix Cookbook*, 2012).
 
-Before a result is called ``proved`` it is checked by the verification core: every
-gradient against the entrywise derivative at two small concrete sizes (symbolically and
-in high precision), and the generated code against finite differences of the function's
-own code. With symbolic dimensions, ``proved`` means: the engine's rules are identities
-for every size, and the entrywise check at the stated sizes confirms that they were
+Before a result is called ``proved`` it is checked (:mod:`symdl.derive.matrix_check`), in
+time linear in the size of the expression graph: by induction over the reverse sweep at
+two small concrete sizes (every adjoint equals the scalar reverse accumulation of SymPy's
+partial derivatives, :mod:`symdl.derive.matrix_induction`), in high precision against
+that accumulation at random points, and the generated code against finite differences of
+the function's own code. With symbolic dimensions, ``proved`` means: the engine's rules
+are identities for every size, and the induction at the stated sizes shows that they were
 applied correctly. A result that cannot be checked is ``undecided``, with the reason.
 """
 
@@ -22,26 +24,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from symdl.budget import DEFAULT_TIMEOUT
-from symdl.codegen import numpy_function
-from symdl.derive.matrix_code import GradientCode, gradient_code, integer_sizes
+from symdl.derive.matrix_check import check_gradients
+from symdl.derive.matrix_code import GradientCode, gradient_code
 from symdl.derive.matrix_names import choose_names
 from symdl.derive.matrix_render import latex_name, to_latex, to_readable_text
 from symdl.derive.matrix_rules import Sweep, reverse_sweep
 from symdl.derive.matrix_tidy import Tidy, factor_common
 from symdl.errors import ParseError, ShapeError, UnsupportedError
-from symdl.explicit import instances
 from symdl.ops import FUNCTIONS, is_array
 from symdl.parse import as_expression
 from symdl.shapes import Scope, format_shape, shape_of
 from symdl.unparse import to_text
-from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points
-from symdl.verify.check import check_derivative
-from symdl.verify.gradcheck import gradcheck
-from symdl.verify.report import Evidence, Report
+from symdl.verify.report import Report
 
 __all__ = ["MatrixGradient", "matrix_gradient", "wrt_names"]
 
@@ -220,7 +217,18 @@ def matrix_gradient(
         list(variables), definitions, readable, {n: scope.shape(n) for n in variables}
     )
     if check:
-        report = _check(fx, names, sweep.gradients, code, scope, points, precision, timeout, seed)
+        report = check_gradients(
+            fx,
+            names,
+            sweep,
+            code,
+            scope,
+            _claim(fx, names),
+            points=points,
+            precision=precision,
+            timeout=timeout,
+            seed=seed,
+        )
     else:
         report = Report(
             "undecided", _claim(fx, names), "none", notes=("not checked (check=False)",)
@@ -246,132 +254,3 @@ def _input_text(e: sp.Basic) -> str:
         return to_text(e)
     except ValueError:
         return to_readable_text(e)
-
-
-def _check(
-    fx: sp.Basic,
-    names: tuple[str, ...],
-    gradients: Mapping[str, sp.Basic],
-    code: GradientCode,
-    scope: Scope,
-    points: int,
-    precision: int,
-    timeout: float,
-    seed: int,
-) -> Report:
-    evidence: list[Evidence] = []
-    notes: list[str] = []
-    verdicts: list[str] = []
-    all_symbolic = True
-    share = timeout / (len(names) + 1)
-    for w in names:
-        r = check_derivative(
-            fx,
-            w,
-            gradients[w],
-            shapes=scope.shapes,
-            assume=scope.assume,
-            points=points,
-            precision=precision,
-            timeout=share,
-            seed=seed,
-        )
-        verdicts.append(r.verdict)
-        evidence += [
-            Evidence(
-                e.method,
-                e.outcome,
-                f"d/d{w}: {e.detail}",
-                e.points,
-                e.sizes,
-                e.worst_error,
-                e.tolerance,
-            )
-            for e in r.evidence
-            if e.method != "matrix-calculus"  # the engine compared with itself: no evidence
-        ]
-        notes += [f"d/d{w}: {n}" for n in r.notes] + [f"d/d{w}: {d}" for d in r.diagnosis]
-        all_symbolic &= any(e.method == "symbolic" and e.outcome == "proved" for e in r.evidence)
-    generated = _code_check(fx, names, code, scope, seed)
-    evidence.append(generated)
-    claim = _claim(fx, names)
-    if "refuted" in verdicts or generated.outcome == "differ":
-        return Report("refuted", claim, "entrywise check", tuple(evidence), notes=tuple(notes))
-    if "undecided" in verdicts:
-        return Report("undecided", claim, "none", tuple(evidence), notes=tuple(notes))
-    if generated.outcome != "agree":
-        notes.append("the generated code could not be checked by finite differences")
-        return Report("undecided", claim, "none", tuple(evidence), notes=tuple(notes))
-    if all_symbolic:
-        symbolic_dims = bool(scope.dims())
-        evidence.insert(
-            0,
-            Evidence(
-                "matrix-calculus",
-                "proved",
-                "reverse-mode rules, each an identity for every size"
-                + (" (symbolic dimensions)" if symbolic_dims else ""),
-            ),
-        )
-        method = "matrix calculus rules, confirmed entrywise at concrete sizes and by finite differences of the generated code"  # noqa: E501
-        return Report("proved", claim, method, tuple(evidence), notes=tuple(notes))
-    return Report(
-        "verified",
-        claim,
-        "high-precision evaluation and finite differences",
-        tuple(evidence),
-        notes=tuple(notes),
-    )
-
-
-def _code_check(
-    fx: sp.Basic, names: tuple[str, ...], code: GradientCode, scope: Scope, seed: int
-) -> Evidence:
-    """The generated gradient code against finite differences of the function's own code."""
-    arrays = set(code.names)
-    try:
-        inst = instances(scope, {n for n in arrays if scope.shape(n)})[-1]
-        scalars = {scope.symbol(n) for n in code.names if not scope.shape(n)}
-        conds = conditions([inst.lower(fx)])
-        (point,) = sample_points(
-            inst, scalars, conds, points=1, rng=np.random.default_rng(seed + 1)
-        )
-        values: dict[str, Any] = {}
-        for n in code.names:
-            m = inst.entries.get(n)
-            if m is not None:
-                values[n] = np.array(
-                    [[float(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
-                )
-            else:
-                values[n] = float(point[scope.symbol(n)])  # type: ignore[index]
-        forward = numpy_function(
-            fx.xreplace(inst.sizes), list(code.names), sizes=integer_sizes(inst.sizes)
-        )
-        order = list(code.names)
-        targets = [order.index(w) for w in names]
-
-        def f_of(*args: Any) -> float:
-            return float(np.asarray(forward(*args)).reshape(()))
-
-        def grad_of(*args: Any) -> tuple[Any, ...]:
-            out = code(*args)
-            return tuple(
-                np.asarray(out[w], dtype=float).reshape(np.shape(args[order.index(w)]))
-                for w in names
-            )
-
-        r = gradcheck(f_of, grad_of, *[values[n] for n in order], wrt=targets)
-    except (UnsupportedError, NoAdmissiblePoint, FloatingPointError) as err:
-        return Evidence("generated-code", "inconclusive", str(err))
-    outcome = {"verified": "agree", "refuted": "differ"}.get(r.verdict, "inconclusive")
-    worst = max((e.worst_error or 0.0 for e in r.evidence), default=None)
-    return Evidence(
-        "generated-code",
-        outcome,
-        "the generated gradient code against finite differences of the function's code "
-        f"({r.method})",
-        points=1,
-        sizes=inst.describe(),
-        worst_error=worst,
-    )

@@ -48,13 +48,16 @@ noise is measured (``f`` at ``x`` and 8 more points), against central difference
 :math:`4` and Richardson's :math:`\approx 40`. Typical accuracy is :math:`10^{-13}`
 relative.
 
-The noise measurement only ever widens the bound (its rounding term is the larger of the
-ulps of the values seen and 8σ). Without it (``noise=False``) the bound is the ulps
-alone: tighter, and too tight where ``f``'s code rounds far worse than its values'
-ulps (logdet of a matrix with :math:`\kappa \approx 10^3`). A bound that is too tight can
-make a correct claim look wrong, never a wrong claim look right, so a checker may use
-it for the common case, agreement, and measure the noise only before it refutes
-(:func:`~symdl.verify.gradcheck.gradcheck`). ``first_step`` scales the first step: at
+The noise measurement only ever widens a bound (its rounding term is the larger of the
+ulps of the values seen and 8σ). Without it (``noise=False``) each stencil's bound is
+the ulps alone: never larger than the same stencil's bound with the noise, and too tight
+where ``f``'s code rounds far worse than its values' ulps (logdet of a matrix with
+:math:`\kappa \approx 10^3`). A claim within the noise-free bound of the kept stencil is
+within its noise-aware bound too, so skipping the measurement can make a correct claim
+look wrong, never a wrong claim look right: a checker may skip it in the common case,
+agreement, and measure the noise only before it refutes
+(:func:`~symdl.verify.gradcheck.gradcheck`). The walk may keep a different step without
+the noise (a smaller rounding term halves more readily). ``first_step`` scales the first step: at
 ``0.75`` every point differs from those at ``1`` (:math:`0.75\cdot 2^{-j}` is never a
 power of 2), which gives a second estimate on disjoint points.
 

@@ -227,10 +227,13 @@ def run(config: Config) -> list[Table]:
         "h = 1e-21 (agreement to 1e-25 required).",
         "symdl fourth-order: the stencil as symdl.gradcheck runs it on every gradient "
         "(noise=False: 6 calls per entry, two more per halving of an entry's step, none at "
-        "x itself). Measuring f's rounding noise (ECnoise, symdl.verify.noise), which "
+        "x itself; gradcheck adds one call of f at x to validate it and, under method auto, "
+        "one rejected complex-step call on code that is not holomorphic). Measuring f's "
+        "rounding noise (ECnoise, symdl.verify.noise), which "
         "gradcheck does only before it refutes, costs 9 calls more per argument (f at x and "
         "8 points), 1.5 per entry on these 6-entry functions; fourth_order's default "
-        "(noise=True) includes it.",
+        "(noise=True) and symdl auto (differences' default, as check_derivative runs it) "
+        "include it.",
         "n/a (UnsupportedError): complex step on code that is not holomorphic (the "
         "catalogue's stable NumPy code calls scipy.special, piecewise functions use "
         "np.where); symdl auto then falls back to the fourth-order stencil.",

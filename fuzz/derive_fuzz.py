@@ -1,12 +1,15 @@
-"""A long fuzz campaign of the step-by-step differentiator: ``python fuzz/derive_fuzz.py
---examples N --seed S [--out FILE]``.
+"""A long fuzz campaign of the step-by-step differentiator.
 
-The same random expression trees (depth ≤ 6) and the same judgement as
-``tests/test_derive_steps_fuzz.py``, for as many draws as asked and without stopping at
-the first failure: every draw is counted (no rule fell back to SymPy, no step refuted,
-undecided steps, the final claim's verdict against ``sympy.diff``) and every failure is
-kept with its expression. Run several seeds in parallel to use several cores; the counts
-add up.
+``python fuzz/derive_fuzz.py --examples N --seed S [--out FILE.jsonl]`` draws the same
+random expression trees (depth ≤ 6) and judges them as ``tests/test_derive_steps_fuzz.py``
+does, for as many draws as asked and without stopping at the first failure: every draw is
+counted (rules that fell back to SymPy, steps refuted, steps undecided, the final claim's
+verdict against ``sympy.diff``) and every failure is kept with its expression.
+
+``--out`` writes JSON lines and flushes after every draw — a ``start`` record, one
+``draw`` record per draw, an ``end`` record — so a campaign stopped at any time keeps
+what it counted. Run several seeds in parallel to use several cores, then add the files
+up with ``python fuzz/derive_fuzz.py --summarise FILE.jsonl ...``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from symdl.derivation import mathematical_verdict  # noqa: E402
 from symdl.derive.steps import derive  # noqa: E402
 from symdl.parse import parse  # noqa: E402
 from symdl.verify import check_identity  # noqa: E402
-from tests.test_derive_steps_fuzz import _KINKED, _trees  # noqa: E402
+from tests.test_derive_steps_fuzz import _KINKED, _mentions_x, _trees  # noqa: E402
 
 x = sp.Symbol("x", real=True)
 
@@ -62,15 +65,43 @@ def judge(text: str) -> dict[str, object]:
     return out
 
 
-def main() -> int:
+def _draw_record(text: str) -> dict[str, object]:
+    try:
+        result = judge(text)
+    except Exception as err:  # a crash of the differentiator or checker is a failure too
+        result = {"kind": "error", "final": f"{type(err).__name__}: {err}", "fallbacks": []}
+        result.update(failed=[], undecided_steps=0, steps=0, ok=False)
+    return {"type": "draw", "text": text, **result}
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    counts: collections.Counter[str] = collections.Counter()
-    failures: list[dict[str, object]] = []
+    parser.add_argument("--out", type=Path, default=None, help="JSON lines, one per draw")
+    parser.add_argument(
+        "--summarise", type=Path, nargs="+", metavar="FILE", help="add up campaign files"
+    )
+    args = parser.parse_args(argv)
+    if args.summarise:
+        summary = summarise(args.summarise)
+        print(json.dumps(summary, indent=2, default=str))
+        return 1 if summary["failures"] else 0
+    if args.out is not None and args.out.exists() and args.out.stat().st_size:
+        parser.error(f"{args.out} exists: give a new file (campaigns are added up later)")
+    out = None
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        out = args.out.open("w")
+    records: list[dict[str, object]] = []
     start = time.perf_counter()
+
+    def write(record: dict[str, object]) -> None:
+        if out is not None:
+            out.write(json.dumps(record, default=str) + "\n")
+            out.flush()  # after every draw, so a campaign stopped early still counts
+
+    write({"type": "start", "seed": args.seed, "examples asked": args.examples})
 
     @seed(args.seed)
     @settings(
@@ -79,42 +110,60 @@ def main() -> int:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(_trees(6).filter(lambda t: "x" in t and len(t) < 160))
+    @given(_trees(6).filter(lambda t: _mentions_x(t) and len(t) < 160))
     def campaign(text: str) -> None:
-        result = judge(text)
-        counts["draws"] += 1
-        counts[f"{result['kind']}: final {result['final']}"] += 1
-        counts["steps"] += int(result["steps"])  # type: ignore[call-overload]
-        counts["undecided steps"] += int(result["undecided_steps"])  # type: ignore[call-overload]
-        counts["fallbacks"] += len(result["fallbacks"])  # type: ignore[arg-type]
-        counts["failed steps"] += len(result["failed"])  # type: ignore[arg-type]
-        if not result["ok"]:
-            failures.append({"text": text, **result})
-        if args.out:  # after every draw, so a campaign stopped early still counts
-            args.out.write_text(_summary(args, counts, failures, start) + "\n")
+        t0 = time.perf_counter()
+        record = _draw_record(text)
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        records.append(record)
+        write(record)
 
     campaign()
-    text = _summary(args, counts, failures, start)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    return 1 if failures else 0
+    totals = _add_up(records)
+    write({"type": "end", "seconds": round(time.perf_counter() - start, 1), **totals})
+    if out is not None:
+        out.close()
+    summary = {"seed": args.seed, "examples asked": args.examples, **totals}
+    print(json.dumps(summary, indent=2, default=str))
+    return 1 if totals["failures"] else 0
 
 
-def _summary(
-    args: argparse.Namespace,
-    counts: collections.Counter[str],
-    failures: list[dict[str, object]],
-    start: float,
-) -> str:
-    summary = {
-        "seed": args.seed,
-        "examples asked": args.examples,
-        "seconds": round(time.perf_counter() - start, 1),
-        "counts": dict(counts),
-        "failures": failures,
-    }
-    return json.dumps(summary, indent=2, default=str)
+def _add_up(draws: list[dict[str, object]]) -> dict[str, object]:
+    """Counts over draw records, the rules that fell back, and the failing draws."""
+    counts: collections.Counter[str] = collections.Counter()
+    fallen: collections.Counter[str] = collections.Counter()
+    failures = []
+    for r in draws:
+        counts["draws"] += 1
+        counts[f"{r['kind']}: final {r['final']}"] += 1
+        counts["steps"] += int(r["steps"])  # type: ignore[call-overload]
+        counts["undecided steps"] += int(r["undecided_steps"])  # type: ignore[call-overload]
+        counts["fallbacks"] += len(r["fallbacks"])  # type: ignore[arg-type]
+        counts["failed steps"] += len(r["failed"])  # type: ignore[arg-type]
+        fallen.update(r["fallbacks"])  # type: ignore[arg-type, call-overload]
+        if not r["ok"]:
+            failures.append(r)
+    return {"counts": dict(counts), "rules that fell back": dict(fallen), "failures": failures}
+
+
+def summarise(paths: list[Path]) -> dict[str, object]:
+    """The counts of several campaign files added up (a file still being written, or
+    cut short, counts the draws it holds), with each file's draws and seconds."""
+    draws: list[dict[str, object]] = []
+    files = []
+    for path in paths:
+        mine = []
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line being written as we read
+            if record.get("type") == "draw":
+                mine.append(record)
+        draws.extend(mine)
+        seconds = sum(float(r["seconds"]) for r in mine)  # type: ignore[arg-type]
+        files.append({"file": str(path), "draws": len(mine), "seconds": round(seconds, 1)})
+    return {"files": files, **_add_up(draws)}
 
 
 if __name__ == "__main__":

@@ -88,8 +88,22 @@ def mathematical_verdict(report: Report) -> str:
     return report.verdict
 
 
-def _identity(lhs: sp.Basic, rhs: sp.Basic, options: dict[str, object]) -> Report:
-    """``check_identity``; a checker that fails on the claim leaves it ``undecided``."""
+def _identity(
+    lhs: sp.Basic,
+    rhs: sp.Basic,
+    options: dict[str, object],
+    memo: dict[tuple[sp.Basic, sp.Basic], Report] | None = None,
+) -> Report:
+    """``check_identity``; a checker that fails on the claim leaves it ``undecided``.
+
+    ``memo`` holds the reports already made with the same ``options`` (one derivation's):
+    the lines of consecutive steps are often the same equality once their derivatives
+    are evaluated, and the same check gives the same report.
+    """
+    if memo is not None:
+        if (lhs, rhs) not in memo:
+            memo[(lhs, rhs)] = _identity(lhs, rhs, options)
+        return memo[(lhs, rhs)]
     try:
         return check_identity(lhs, rhs, **options)  # type: ignore[arg-type]
     except (ValueError, TypeError, ArithmeticError, UnsupportedError) as err:
@@ -162,17 +176,23 @@ class Step:
             return "failed"
         return worst  # type: ignore[return-value]
 
-    def verify(self, **options: object) -> Step:
-        """This step with its check (and its cases' checks) filled in."""
+    def verify(
+        self, *, memo: dict[tuple[sp.Basic, sp.Basic], Report] | None = None, **options: object
+    ) -> Step:
+        """This step with its check (and its cases' checks) filled in.
+
+        ``memo`` (optional) keeps the reports of equalities already checked with the same
+        ``options``, so that an equality met again is not checked again.
+        """
         lhs, cond = _holding(evaluate_derivatives(self.before), self.condition)
         rhs, _ = _holding(evaluate_derivatives(self.after), cond)
-        line = _identity(lhs, rhs, options)
+        line = _identity(lhs, rhs, options, memo)
         claim = None
         if self.claim is not None:
             c_lhs, c_cond = _holding(evaluate_derivatives(self.claim[0]), self.condition)
             c_rhs, _ = _holding(evaluate_derivatives(self.claim[1]), c_cond)
-            claim = _identity(c_lhs, c_rhs, options)
-        cases = tuple(c.verify(**options) for c in self.cases)
+            claim = _identity(c_lhs, c_rhs, options, memo)
+        cases = tuple(c.verify(memo=memo, **options) for c in self.cases)
         return replace(self, check=Check(line, claim), cases=cases)
 
 
@@ -241,8 +261,9 @@ class Derivation:
         """
         options = {"points": points, "precision": precision, "timeout": timeout, "seed": seed}
         previous = [sp.Derivative(self.expr, self.wrt), *(s.after for s in self.steps[:-1])]
+        memo: dict[tuple[sp.Basic, sp.Basic], Report] = {}  # an equality met again
         steps = tuple(
-            replace(s.verify(**options), detached=s.before != p)
+            replace(s.verify(memo=memo, **options), detached=s.before != p)
             for s, p in zip(self.steps, previous)
         )
         if steps and steps[-1].after != self.result:

@@ -23,9 +23,57 @@ from symdl.verify.claims import Problem
 from symdl.verify.precise import Evaluator, NotAdmissible
 from symdl.verify.report import Kink
 
-__all__ = ["kinks_of", "region_points"]
+__all__ = ["kink_roots", "kinks_of", "region_points"]
 
 _MAX_KINKS = 10
+_ROOTS_CACHE = 512
+_roots_cache: dict[tuple[sp.Expr, sp.Symbol], list[sp.Expr]] = {}
+
+
+def _linear_root(e: sp.Expr, var: sp.Symbol) -> sp.Expr | None:
+    """The root of ``e = a·var + b`` with real numbers ``a ≠ 0``, ``b`` (exact), else None."""
+    p = e.as_poly(var)
+    if p is None or p.degree() != 1:
+        return None
+    a, b = p.all_coeffs()
+    if not (a.is_number and b.is_number and a.is_real and b.is_real):
+        return None
+    return -b / a
+
+
+def kink_roots(exprs: list[sp.Expr], var: sp.Symbol, *, timeout: float) -> list[sp.Expr]:
+    """The real roots of the kink expressions ``exprs`` in ``var``, in order (at most ten).
+
+    Linear ones are solved here, exactly; the rest together by ``solveset`` in one
+    budgeted child (:class:`~symdl.errors.SymdlError` when it fails or runs out). Roots
+    are remembered per expression (``e`` and ``-e`` alike) for the life of the process:
+    the checks of one derivation meet the same kinks on every line.
+    """
+    keys = [(-e if e.could_extract_minus_sign() else e, var) for e in exprs]
+    for key in keys:
+        if key not in _roots_cache:
+            r = _linear_root(key[0], var)
+            if r is not None:
+                _remember_roots(key, [r])
+    todo = list(dict.fromkeys(k for k in keys if k not in _roots_cache))
+    if todo:
+        solved = run_with_budget(_each_roots, [k[0] for k in todo], var, timeout=timeout)
+        for key, roots in zip(todo, solved):
+            _remember_roots(key, roots)
+    out: list[sp.Expr] = []
+    for key in keys:
+        out.extend(r for r in _roots_cache[key] if r not in out)
+    return out[:_MAX_KINKS]
+
+
+def _remember_roots(key: tuple[sp.Expr, sp.Symbol], roots: list[sp.Expr]) -> None:
+    if len(_roots_cache) >= _ROOTS_CACHE:
+        _roots_cache.pop(next(iter(_roots_cache)))
+    _roots_cache[key] = roots
+
+
+def _each_roots(exprs: list[sp.Expr], var: sp.Symbol) -> list[list[sp.Expr]]:
+    return [_roots([e], var) for e in exprs]
 
 
 def _roots(exprs: list[sp.Expr], var: sp.Symbol) -> list[sp.Expr]:
@@ -50,7 +98,7 @@ def region_points(
     if not kink_exprs or any(e.free_symbols - {var} for e in kink_exprs):
         return []
     try:
-        roots = run_with_budget(_roots, kink_exprs, var, timeout=timeout)
+        roots = kink_roots(kink_exprs, var, timeout=timeout)
     except SymdlError:
         return []
     at = sorted({float(r) for r in roots if r.is_real})
@@ -77,7 +125,7 @@ def kinks_of(problem: Problem, *, precision: int, timeout: float) -> list[Kink]:
     if var is None or len(free) != 1 or problem.expected not in ((), (1, 1)):
         return [Kink(f"where {e} = 0", None, None, None, None) for e in kink_exprs[:5]]
     try:
-        roots = run_with_budget(_roots, kink_exprs, var, timeout=max(timeout, 0.5))
+        roots = kink_roots(kink_exprs, var, timeout=max(timeout, 0.5))
     except SymdlError:
         return [Kink(f"where {e} = 0", None, None, None, None) for e in kink_exprs[:5]]
     out = []

@@ -1,23 +1,46 @@
 """Decide symbolically that differences are identically zero, within a time budget.
 
-Cheap canonical forms come first (structural zero, ``expand``, ``cancel``), then
-``simplify`` on the expression with symdl's own functions written out in exponentials.
-A difference that does not reduce to zero is *not* a refutation: only a confirmed
-numerical counterexample refutes a claim.
+Cheap canonical forms come first (structural zero, ``expand``, ``powsimp`` then ``expand``
+— :math:`u^{a-1}` against :math:`u^a/u` — and ``cancel``), then
+``simplify`` on the expression with symdl's own functions written out in exponentials,
+then a split into sign cases for ``|a|``, ``sign(a)``, ``max``, ``min`` and ``heaviside``
+(:mod:`symdl.verify.sign_cases`). A difference that does not reduce to zero is *not* a
+refutation: only a confirmed numerical counterexample refutes a claim.
+
+Speed without weaker verdicts: the ``expand`` forms (and, where a ``SIGALRM`` deadline can
+stop it, ``cancel``) are first tried in this process, on a difference whose expansion is bounded
+in advance (:func:`expansion_bound`), so nothing can blow up; only an exact ``0`` is
+concluded there, and anything else goes to a budgeted child process as before. Outcomes
+that finished (zero or not) are remembered for the life of the process, keyed by the
+differences themselves: the same difference always reduces the same way.
 """
 
 from __future__ import annotations
 
+import pickle
+import signal
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy as sp
 
-from symdl.budget import run_with_budget
+from symdl.budget import deadline, run_with_budget
 from symdl.errors import BudgetExceeded, SymdlError
 from symdl.nodes import expand_catalog, sigmoid, softplus
+from symdl.verify.sign_cases import zero_by_cases
 
-__all__ = ["SymbolicOutcome", "decide_zero", "elementary"]
+__all__ = ["SymbolicOutcome", "decide_zero", "elementary", "expansion_bound"]
+
+#: A difference is expanded in this process only if its expansion has at most this many
+#: terms in all (counted over every sub-expression, by :func:`expansion_bound`).
+IN_PROCESS_TERMS = 4000
+#: Seconds the in-process attempt may take (where a ``SIGALRM`` deadline can enforce it).
+IN_PROCESS_SECONDS = 0.5
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[sp.Basic, ...], SymbolicOutcome] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -45,43 +68,166 @@ def elementary(e: sp.Basic) -> sp.Basic:
     )
 
 
-def _reduce(d: sp.Basic) -> tuple[bool, sp.Basic, str]:
+def expansion_bound(e: sp.Basic, *, cap: int = IN_PROCESS_TERMS) -> int:
+    """An upper bound on the terms ``sp.expand(e)`` builds, summed over every
+    sub-expression (an argument of a function is expanded too), or ``cap + 1``.
+
+    A sum has at most the sum of its terms' counts, a product at most their product, a
+    power :math:`u^n` with integer :math:`n` at most :math:`t(u)^{|n|}` (a negative power
+    expands its denominator); anything else is one term, after its arguments.
+    """
+    total = 0
+
+    def terms(n: sp.Basic) -> int:
+        nonlocal total
+        if total > cap:
+            return cap + 1
+        if n.is_Atom:
+            out = 1
+        elif isinstance(n, sp.Add):
+            out = sum(terms(a) for a in n.args)
+        elif isinstance(n, sp.Mul):
+            out = 1
+            for a in n.args:
+                out = min(out * terms(a), cap + 1)
+        elif isinstance(n, sp.Pow) and n.exp.is_Integer:
+            base = terms(n.base)
+            k = abs(int(n.exp))
+            out = cap + 1 if base > 1 and k > 64 else min(base**k, cap + 1)
+        else:
+            for a in n.args:
+                terms(a)
+            out = 1
+        total += out
+        return out
+
+    terms(e)
+    return min(total, cap + 1)
+
+
+def _can_interrupt() -> bool:
+    return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+
+
+def _in_process(d: sp.Basic) -> tuple[str | None, tuple[str, ...]]:
+    """The method that reduced ``d`` to an exact 0 in this process (or None), and the
+    methods that ran to the end here."""
+    if d == 0:
+        return "structural", ()
+    if expansion_bound(d) > IN_PROCESS_TERMS:
+        return None, ()
+    tried: tuple[str, ...] = ()
+    try:
+        with deadline(IN_PROCESS_SECONDS):
+            expanded = sp.expand(d)
+            if expanded == 0:
+                return "expand", ()
+            if sp.expand(sp.powsimp(d)) == 0:  # u**(a - 1) against u**a/u
+                return "powsimp and expand", ()
+            tried = ("expand", "powsimp and expand")
+            if _can_interrupt():  # cancel only where the deadline can stop it
+                if sp.cancel(sp.together(d)) == 0:
+                    return "cancel", ()
+                tried = ("expand", "powsimp and expand", "cancel")
+    except BudgetExceeded:
+        pass
+    return None, tried
+
+
+def _reduce(
+    d: sp.Basic, tried: tuple[str, ...] = (), *, seconds: float = 5.0
+) -> tuple[bool, sp.Basic, str]:
     if d == 0:
         return True, sp.S.Zero, "structural"
+    start = time.monotonic()
     for name, step in (
         ("expand", sp.expand),
+        ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),
         ("cancel", lambda e: sp.cancel(sp.together(e))),
         ("simplify", sp.simplify),
     ):
+        if name == "simplify":  # cheap sign cases before simplify
+            cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False)
+            if cases is not None:
+                return True, sp.S.Zero, cases
+        if name in tried:
+            continue
         r = step(d)
         if r == 0:
             return True, r, name
     r = sp.simplify(elementary(d))
     if r == 0:
         return True, r, "simplify in exponentials"
+    cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start))
+    if cases is not None:
+        return True, sp.S.Zero, cases
     return False, r, "simplify"
 
 
-def _reduce_all(diffs: Sequence[sp.Basic]) -> list[tuple[bool, sp.Basic, str]]:
+def _sendable(r: sp.Basic) -> sp.Basic | None:
+    """``r`` if it survives the pipe back to the parent (catalogue functions may not)."""
+    try:
+        pickle.dumps(r)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return r
+
+
+def _reduce_all(
+    diffs: Sequence[sp.Basic], tried: Sequence[tuple[str, ...]], timeout: float
+) -> list[tuple[bool, sp.Basic | None, str]]:
+    end = time.monotonic() + 0.9 * timeout  # the sign cases stop before the budget does
     out = []
-    for d in diffs:
-        result = _reduce(d)
-        out.append(result)
+    for d, t in zip(diffs, tried):
+        zero, r, method = _reduce(d, t, seconds=end - time.monotonic())
+        out.append((zero, _sendable(r), method))
     return out
 
 
 def decide_zero(diffs: Sequence[sp.Basic], *, timeout: float) -> SymbolicOutcome:
     """Try to show every expression in ``diffs`` is identically zero."""
-    trivial = all(d == 0 for d in diffs)
-    if trivial:
+    diffs = list(diffs)
+    if all(d == 0 for d in diffs):
         return SymbolicOutcome(True, (), "structural")
+    key = tuple(diffs)
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    attempts = [_in_process(d) for d in diffs]
+    quick = [q for q, _ in attempts]
+    if all(quick):
+        outcome = SymbolicOutcome(
+            True,
+            tuple(sp.S.Zero for _ in diffs),
+            ", ".join(sorted(set(quick))),  # type: ignore[arg-type]
+        )
+        return _remember(key, outcome)
+    # the child does not repeat what ran to the end here
+    todo = [i for i, q in enumerate(quick) if not q]
     try:
-        results = run_with_budget(_reduce_all, list(diffs), timeout=timeout)
+        results = run_with_budget(
+            _reduce_all,
+            [diffs[i] for i in todo],
+            [attempts[i][1] for i in todo],
+            timeout,
+            timeout=timeout,
+        )
     except BudgetExceeded as err:
         return SymbolicOutcome(None, (), "simplify", reason=str(err))
     except SymdlError as err:
         return SymbolicOutcome(None, (), "simplify", reason=str(err).splitlines()[0])
-    zero = all(z for z, _, _ in results)
-    methods = sorted({m for _, _, m in results})
-    residuals = tuple(r for _, r, _ in results)
-    return SymbolicOutcome(zero, residuals, ", ".join(methods))
+    merged: list[tuple[bool, sp.Basic, str]] = [(True, sp.S.Zero, q) for q in quick if q]
+    residuals: list[sp.Basic] = [sp.S.Zero] * len(diffs)
+    for i, (z, r, m) in zip(todo, results):
+        residuals[i] = r if r is not None else diffs[i]
+        merged.append((z, residuals[i], m))
+    zero = all(z for z, _, _ in merged)
+    methods = sorted({m for _, _, m in merged})
+    return _remember(key, SymbolicOutcome(zero, tuple(residuals), ", ".join(methods)))
+
+
+def _remember(key: tuple[sp.Basic, ...], outcome: SymbolicOutcome) -> SymbolicOutcome:
+    _cache[key] = outcome
+    if len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return outcome

@@ -2,24 +2,29 @@
 
 1. A depth-L tanh MLP with symbolic width, ``sum((W_L @ tanh(… tanh(W_1 @ x + b_1) …) + b_L
    - y)**2)``, differentiated by every weight and bias, L = 1, 2, 4, …, 64: the time to
-   derive (reverse sweep, naming, code generation), the time to check (entrywise at two
-   small sizes and finite differences of the generated code; only for small L, where the
-   entrywise expansion stays small), and the operations in the generated gradient code as
-   a multiple of those in the generated forward code.
+   derive (reverse sweep, naming, code generation), the time to check with the default
+   timeout (:func:`symdl.derive.matrix_check.check_gradients`: induction over the reverse
+   sweep at two small sizes, high-precision values in let-form, finite differences of the
+   generated code), the verdict, and the operations in the generated gradient code as a
+   multiple of those in the generated forward code. The growth in L is summarised by the
+   exponent ``k`` of a least-squares fit ``time ≈ c·L^k`` (1 is linear).
 2. The generated gradient of a width-256, depth-4 tanh MLP on a batch of 64 columns, timed
    side by side with a hand-written NumPy backprop in the same process; the figure is the
    ratio of their median times.
 
 Run: ``python benchmarks/matrix_engine.py`` (add ``--quick`` for L ≤ 16 and fewer repeats).
+The tables are printed and written to ``benchmarks/results/matrix_engine.{json,md}``.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 # One BLAS thread, set before NumPy loads, as in benchmarks/__main__.py: on a loaded machine
 # a threaded BLAS spins and the side-by-side times mostly measure the other processes.
@@ -29,9 +34,14 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, too
+
+from benchmarks.table import Table, stamp, write  # noqa: E402
 from symdl import ops  # noqa: E402
+from symdl.budget import DEFAULT_TIMEOUT  # noqa: E402
 from symdl.codegen import numpy_function  # noqa: E402
 from symdl.derive.matrix import matrix_gradient  # noqa: E402
+from symdl.derive.matrix_check import check_gradients  # noqa: E402
 from symdl.nodes import EntrySum  # noqa: E402
 from symdl.shapes import Scope  # noqa: E402
 
@@ -72,9 +82,18 @@ def operations(source: str) -> int:
     return sum(isinstance(n, (ast.BinOp, ast.Call, ast.UnaryOp)) for n in ast.walk(tree))
 
 
-def depth_table(depths: list[int], check_up_to: int) -> None:
+def exponent(depths: list[int], seconds: list[float]) -> float:
+    """The slope ``k`` of the least-squares line through ``(log L, log t)``."""
+    xs, ys = [math.log(d) for d in depths], [math.log(max(t, 1e-6)) for t in seconds]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def depth_table(depths: list[int]) -> Table:
     print("depth-L tanh MLP, symbolic width n, gradients by every W_i and b_i")
-    print(f"{'L':>3}  {'derive s':>9}  {'check s':>8}  {'verdict':>9}  {'grad ops / fwd ops':>18}")
+    header = ("L", "derive s", "check s", "derive + check s", "verdict", "grad ops / fwd ops")
+    print("  ".join(f"{h:>10}" for h in header))
+    rows, derive_s, check_s, verdicts, ratios = [], [], [], [], []
     for depth in depths:
         f, shapes, wrt = mlp_expression(depth)
         start = time.perf_counter()
@@ -82,13 +101,68 @@ def depth_table(depths: list[int], check_up_to: int) -> None:
         derive = time.perf_counter() - start
         forward = numpy_function(f, list(g.code.names), sizes={}).source
         ratio = operations(g.code.source) / operations(forward)
-        check, verdict = "-", "-"
-        if depth <= check_up_to:
-            start = time.perf_counter()
-            checked = matrix_gradient(f, wrt, shapes=shapes, timeout=120)
-            check = f"{time.perf_counter() - start - derive:.2f}"
-            verdict = checked.verdict
-        print(f"{depth:>3}  {derive:>9.3f}  {check:>8}  {verdict:>9}  {ratio:>18.2f}")
+        start = time.perf_counter()
+        report = check_gradients(
+            g.function,
+            g.wrt,
+            g.sweep,
+            g.code,
+            g.scope,
+            f"depth {depth}",
+            points=4,
+            precision=30,
+            timeout=DEFAULT_TIMEOUT,
+            seed=0,
+        )
+        check = time.perf_counter() - start
+        row = (
+            str(depth),
+            f"{derive:.3f}",
+            f"{check:.2f}",
+            f"{derive + check:.2f}",
+            report.verdict,
+            f"{ratio:.2f}",
+        )
+        print("  ".join(f"{c:>10}" for c in row), flush=True)
+        rows.append(row)
+        derive_s.append(derive)
+        check_s.append(check)
+        verdicts.append(report.verdict)
+        ratios.append(ratio)
+    totals = [d + c for d, c in zip(derive_s, check_s)]
+    fits = {
+        "derive": exponent(depths, derive_s),
+        "check": exponent(depths, check_s),
+        "derive + check": exponent(depths, totals),
+    }
+    tail = [i for i, d in enumerate(depths) if d >= 4]
+    if len(tail) >= 2:
+        fits["derive + check, L >= 4"] = exponent(
+            [depths[i] for i in tail], [totals[i] for i in tail]
+        )
+    notes = [
+        "fitted exponent k of time ≈ c·L^k: "
+        + ", ".join(f"{name} {k:.2f}" for name, k in fits.items()),
+        f"check: induction over the reverse sweep at n = 2 and n = 3, 4 high-precision points "
+        f"at each, finite differences of the generated code; timeout {DEFAULT_TIMEOUT:g} s",
+    ]
+    for note in notes:
+        print(note)
+    return Table(
+        "matrix_engine_depth",
+        "Depth-L tanh MLP: derivation and check time",
+        header,
+        tuple(rows),
+        tuple(notes),
+        {
+            "depths": depths,
+            "derive_s": derive_s,
+            "check_s": check_s,
+            "verdicts": verdicts,
+            "grad_over_forward_ops": ratios,
+            "exponents": fits,
+        },
+    )
 
 
 def backprop(Ws, bs, x, y, o):
@@ -107,7 +181,7 @@ def backprop(Ws, bs, x, y, o):
     return grads
 
 
-def versus_backprop(repeats: int) -> None:
+def versus_backprop(repeats: int) -> Table:
     depth, width, batch = 4, 256, 64
     text, shapes, wrt = mlp(depth, batch=True)
     g = matrix_gradient(text, wrt, shapes=shapes, check=False)
@@ -137,14 +211,37 @@ def versus_backprop(repeats: int) -> None:
     ratio_min = min(times["generated"]) / min(times["hand-written"])
     print(f"  ratio generated / hand: {ratio_med:.3f} (medians), {ratio_min:.3f} (minima)")
     print(f"  largest difference between the two gradients: {worst:.1e}")
+    rows = tuple(
+        (
+            name,
+            f"{statistics.median(times[name]) * 1e3:.3f}",
+            f"{min(times[name]) * 1e3:.3f}",
+        )
+        for name in ("generated", "hand-written")
+    )
+    return Table(
+        "matrix_engine_backprop",
+        f"Generated gradient vs hand-written backprop (width {width}, depth {depth}, "
+        f"batch {batch})",
+        ("gradient code", "median ms", "min ms"),
+        rows,
+        (
+            f"{repeats} runs each, interleaved; ratio generated / hand {ratio_med:.3f} "
+            f"(medians), {ratio_min:.3f} (minima); largest difference {worst:.1e}",
+        ),
+        {"ratio_median": ratio_med, "ratio_min": ratio_min, "largest_difference": worst},
+    )
 
 
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     depths = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32, 64]
     Scope.build({})  # import-time work done before any timing
-    depth_table(depths, check_up_to=2 if quick else 4)
-    versus_backprop(20 if quick else 200)
+    tables = [depth_table(depths), versus_backprop(20 if quick else 200)]
+    if not quick:
+        out = Path(__file__).resolve().parent / "results"
+        for path in write(tables, "matrix_engine", out, stamp({})):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

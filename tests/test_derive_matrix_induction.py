@@ -49,7 +49,7 @@ CASES = [
     ("x.T @ A @ x", {"A": "n x n", "x": "n"}, {}, "x,A"),
     ("norm(W)", {"W": "m x n"}, {}, "W"),
     ("sum(sigmoid(W @ x))", {"W": "m x n", "x": "n"}, {}, "W"),
-    ("sum(inv(X) @ y)", {"X": "3 x 3", "y": "3"}, {}, "X"),
+    ("sum(inv(X) @ y)", {"X": "2 x 2", "y": "2"}, {}, "X"),
     (
         "sum((W3 @ tanh(W2 @ tanh(W1 @ x + b1) + b2) + b3 - y)**2)",
         {

@@ -28,6 +28,7 @@ induction at the stated sizes shows that they were applied correctly.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,11 +40,11 @@ from symdl.budget import run_with_budget
 from symdl.codegen import numpy_function
 from symdl.derive.matrix_code import GradientCode, integer_sizes
 from symdl.derive.matrix_induction import prove_sweep
-from symdl.derive.matrix_letform import LetForm, let_form
+from symdl.derive.matrix_letform import LetForm, let_form, let_instances
 from symdl.derive.matrix_letvalues import let_point, sweep_values
 from symdl.derive.matrix_rules import Sweep
 from symdl.errors import BudgetExceeded, SymdlError, UnsupportedError
-from symdl.explicit import Instance, instances
+from symdl.explicit import Instance
 from symdl.shapes import Scope
 from symdl.verify.admissible import NoAdmissiblePoint
 from symdl.verify.gradcheck import gradcheck
@@ -69,13 +70,14 @@ def check_gradients(
     """Check every gradient of ``sweep`` (of ``fx`` by ``names``) as the module describes."""
     arrays = {m.name for m in fx.atoms(sp.MatrixSymbol)}
     try:
-        sizes = instances(scope, arrays)
+        sizes = let_instances(scope, arrays)
     except UnsupportedError as err:
         return Report("undecided", claim, "none", notes=(str(err),))
     targets = {scope.symbol(n) for n in names}
     evidence: list[Evidence] = []
     proved, agree, differ = True, True, False
     forms: list[LetForm] = []
+    deadline = time.monotonic() + timeout  # the symbolic steps share the budget in turn
     for k, inst in enumerate(sizes):
         try:
             lf = let_form(fx, inst, targets)
@@ -86,7 +88,7 @@ def check_gradients(
         evidence.append(numeric)
         agree &= numeric.outcome == "agree"
         differ |= numeric.outcome == "differ"
-        symbolic = _induction(fx, sweep, inst, timeout / len(sizes))
+        symbolic = _induction(fx, sweep, inst, deadline - time.monotonic())
         evidence.append(symbolic)
         proved &= symbolic.outcome == "proved"
     generated = _code_check(fx, names, code, forms[-1], seed)
@@ -117,6 +119,8 @@ def check_gradients(
 
 
 def _induction(fx: sp.Basic, sweep: Sweep, inst: Instance, timeout: float) -> Evidence:
+    if timeout <= 0:
+        return Evidence("symbolic", "timeout", "induction over the reverse sweep: no time left")
     try:
         result = run_with_budget(prove_sweep, fx, sweep, inst, timeout=timeout)
     except BudgetExceeded as err:

@@ -48,8 +48,6 @@ __all__ = ["LEVELS", "Induction", "prove_sweep"]
 
 #: How many levels of local definitions a comparison may substitute before giving up.
 LEVELS = 3
-#: The largest difference (in operations) whose rational functions are cancelled.
-CANCEL_OPS = 5000
 
 
 @dataclass(frozen=True)
@@ -225,15 +223,16 @@ class _Proof:
     def _zero(self, d: sp.Expr, cancel: bool) -> bool:
         self._clock()
         d = d.xreplace(self.constraints) if self.constraints else d
-        e = sp.expand(d)
+        e = sp.expand(d, power_exp=False, power_base=False, log=False)
         if e == 0:
             return True
-        if not cancel or sp.count_ops(e) > CANCEL_OPS:
-            return False
-        if not any(p.exp.is_negative for p in e.atoms(sp.Pow)):
+        if not cancel or not any(p.exp.is_negative for p in d.atoms(sp.Pow)):
             return False
         self._clock()
-        return bool(sp.cancel(sp.together(e)) == 0)
+        # over one common denominator (non-zero on the domain), the numerator; brought
+        # together before expanding, where the difference is still small
+        numerator, _ = sp.fraction(sp.together(d))
+        return bool(sp.expand(numerator, power_exp=False, power_base=False, log=False) == 0)
 
     def _clock(self) -> None:
         if time.monotonic() > self.deadline:

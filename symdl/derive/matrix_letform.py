@@ -30,10 +30,15 @@ import sympy as sp
 
 from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children
 from symdl.errors import UnsupportedError
-from symdl.explicit import Instance
+from symdl.explicit import Instance, _entry_symbol
 from symdl.ops import is_array
+from symdl.shapes import Scope
 
-__all__ = ["LetForm", "let_form"]
+__all__ = ["MAX_LET_ENTRIES", "LetForm", "let_form", "let_instances"]
+
+#: The most entry symbols of the variables at one instance. The let-form's cost is linear
+#: in them (the entrywise expansion caps them at ``symdl.explicit.MAX_ENTRIES``).
+MAX_LET_ENTRIES = 20_000
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,37 @@ def let_form(f: sp.Basic, instance: Instance, targets: set[sp.Basic]) -> LetForm
     return LetForm(
         instance, f, tuple(nodes), value, local, frozenset(depends), stand, stand_entries
     )
+
+
+def let_instances(scope: Scope, names: set[str]) -> list[Instance]:
+    """The sizes of :func:`symdl.explicit.instances` (2, 3, 4, … then 3, 4, 5, … for the
+    symbolic dimensions), with room for as many entries as a deep network has."""
+    dims = [d for d in scope.dims() if any(d in scope.shape(n) for n in names)]
+    starts = (2, 3) if dims else (0,)
+    out = []
+    for start in starts:
+        sizes = {d: start + k for k, d in enumerate(dims)}
+        entries: dict[str, sp.ImmutableMatrix] = {}
+        total = 0
+        for name in sorted(names):
+            shape = scope.shape(name)
+            if not shape:
+                continue
+            rows, cols = (int(d) if d not in sizes else sizes[d] for d in shape)
+            total += rows * cols
+            if total > MAX_LET_ENTRIES:
+                raise UnsupportedError(
+                    f"the variables have more than {MAX_LET_ENTRIES} entries at the smallest "
+                    "sizes; declare symbolic dimensions so that symdl checks at small sizes"
+                )
+            positive = scope.assume.get(name) == "positive"
+            entries[name] = sp.ImmutableMatrix(
+                rows,
+                cols,
+                lambda i, j, n=name, r=rows, c=cols, p=positive: _entry_symbol(n, i, j, r, c, p),
+            )
+        out.append(Instance(scope, sizes, entries))
+    return out
 
 
 def entries_of(v: sp.Basic) -> list[sp.Basic]:

@@ -3,7 +3,8 @@
 ``sigmoid`` and ``softplus`` are functions with their textbook derivatives
 (``σ' = σ(1 − σ)``, ``softplus' = σ``) so that derivatives come out in the form people
 recognise; ``rewrite(exp)`` turns them into elementary functions for simplification.
-``EntrySum`` and ``LogSumExp`` are scalar reductions over every entry of a matrix
+``Entrywise`` applies a scalar function to every entry of a matrix expression, also of a
+``1×1`` one. ``EntrySum`` and ``LogSumExp`` are scalar reductions over every entry of a matrix
 expression; they stay unevaluated for symbolic dimensions and evaluate with ``doit`` on an
 explicit matrix. ``AxisLogSumExp`` is log-sum-exp along one axis, the building block of
 ``softmax(A, axis=1)`` and its relatives.
@@ -12,12 +13,14 @@ explicit matrix. ``AxisLogSumExp`` is log-sum-exp along one axis, the building b
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 __all__ = [
     "AxisLogSumExp",
     "CatalogFunction",
     "EntrySum",
+    "Entrywise",
     "FilledLike",
     "LogSumExp",
     "axis_log_softmax_argument",
@@ -133,6 +136,29 @@ class softplus(sp.Function):
 
     def _latex(self, printer):  # type: ignore[no-untyped-def]
         return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+
+
+class Entrywise(ElementwiseApplyFunction):  # type: ignore[misc]
+    r"""The scalar function ``function`` (a ``Lambda``) applied to every entry of ``expr``.
+
+    SymPy's ``ElementwiseApplyFunction`` applies the function to a ``1×1`` matrix as a
+    whole: :math:`\sigma(d)(1 - \sigma(d))` at :math:`d = W^\top u` becomes
+    ``1 − matrix`` (an error), ``max(0, d)`` compares a matrix, and :math:`d^2` becomes a
+    matrix power. This node never does that: :math:`f\circ(A)` has entries
+    :math:`f(A_{ij})` for every shape, ``1×1`` included, and rebuilds (``xreplace``,
+    ``subs``) keep it so.
+    """
+
+    def __new__(cls, function, expr):  # type: ignore[no-untyped-def]
+        expr = sp.sympify(expr)
+        if not getattr(expr, "is_Matrix", False):
+            raise ValueError(f"Entrywise: {expr} must be a matrix expression")
+        if not isinstance(function, sp.Lambda):
+            d = sp.Dummy("d")
+            function = sp.Lambda(d, function(d))
+        if len(function.variables) != 1:
+            raise ValueError(f"Entrywise: {function} must take one argument")
+        return MatrixExpr.__new__(cls, function, expr)
 
 
 class _Reduction(sp.Expr):

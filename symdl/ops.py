@@ -13,12 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symdl.errors import ShapeError
-from symdl.nodes import AxisLogSumExp, EntrySum, FilledLike, LogSumExp, sigmoid, softplus
+from symdl.nodes import (
+    AxisLogSumExp,
+    EntrySum,
+    Entrywise,
+    FilledLike,
+    LogSumExp,
+    sigmoid,
+    softplus,
+)
 from symdl.registry import Registry
 from symdl.shapes import format_shape, shape_of
 
@@ -149,7 +156,7 @@ def _entrywise(body: sp.Expr, a: sp.Basic) -> sp.Basic:
     """
     if ENTRY not in body.free_symbols:
         return FilledLike(a, body) if body in (0, 1) else sp.MatMul(body, FilledLike(a, 1))
-    return ElementwiseApplyFunction(sp.Lambda(ENTRY, body), a)
+    return Entrywise(sp.Lambda(ENTRY, body), a)
 
 
 def _square(name: str, a: sp.Basic) -> None:

@@ -33,7 +33,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from symdl.nodes import ndtr, sigmoid, softplus
+from symdl.nodes import Entrywise, ndtr, sigmoid, softplus
 
 __all__ = ["RULES", "stabilize"]
 
@@ -169,7 +169,7 @@ def _fuse(e: sp.MatrixExpr) -> sp.MatrixExpr | None:
     if isinstance(e, ElementwiseApplyFunction) and isinstance(e.expr, ElementwiseApplyFunction):
         (d,), outer = e.function.variables, e.function.expr
         (d2,), inner = e.expr.function.variables, e.expr.function.expr
-        return ElementwiseApplyFunction(sp.Lambda(d2, outer.xreplace({d: inner})), e.expr.expr)
+        return Entrywise(sp.Lambda(d2, outer.xreplace({d: inner})), e.expr.expr)
     if isinstance(e, sp.MatAdd):
         constants = [c for c in map(_constant, e.args) if c is not None]
         maps = [m for m in map(_elementwise, e.args) if m is not None]
@@ -180,18 +180,18 @@ def _fuse(e: sp.MatrixExpr) -> sp.MatrixExpr | None:
         ):
             _, d, _, arg = maps[0]
             body = sp.Add(*constants) + sp.Add(*(m[0] * m[2].xreplace({m[1]: d}) for m in maps))
-            return ElementwiseApplyFunction(sp.Lambda(d, body), arg)
+            return Entrywise(sp.Lambda(d, body), arg)
     if isinstance(e, sp.HadamardPower) and e.exp.is_number:
         m = _elementwise(e.base)
         if m is not None and m[0] == 1:
-            return ElementwiseApplyFunction(sp.Lambda(m[1], m[2] ** e.exp), m[3])
+            return Entrywise(sp.Lambda(m[1], m[2] ** e.exp), m[3])
     if isinstance(e, sp.HadamardProduct):
         found = [_elementwise(t) for t in e.args]
         factors = [m for m in found if m is not None and m[0] == 1]
         if len(factors) == len(found) and len({m[3] for m in factors}) == 1:
             d, arg = factors[0][1], factors[0][3]
             body = sp.Mul(*(m[2].xreplace({m[1]: d}) for m in factors))
-            return ElementwiseApplyFunction(sp.Lambda(d, body), arg)
+            return Entrywise(sp.Lambda(d, body), arg)
     return None
 
 

@@ -9,12 +9,13 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symdl import ParseError, ShapeError, UnsupportedError, check_derivative, check_identity
 from symdl.cli import main
 from symdl.derive.matrix import matrix_gradient
+from symdl.ops import FUNCTIONS
 from symdl.verify.claims import derivative_problem
 from symdl.verify.precise import Evaluator
 
@@ -251,7 +252,7 @@ def test_cli_no_check_is_undecided(capsys):
 
 # -- random expressions ---------------------------------------------------------------------
 
-UNARY = ["tanh", "sigmoid", "softplus", "sin", "gelu", "exp"]
+UNARY = ["tanh", "sigmoid", "softplus", "sin", "gelu", "exp", "relu"]
 
 
 def _vectors(shape: str, depth: int) -> st.SearchStrategy[str]:
@@ -276,6 +277,16 @@ def _vectors(shape: str, depth: int) -> st.SearchStrategy[str]:
     )
 
 
+#: (before, after) around an entrywise function of a 1×1 product
+ONE_BY_ONE_REDUCTIONS = [
+    ("sum(", ")"),
+    ("mean(", ")"),
+    ("logsumexp(", ")"),
+    ("-sum(log_softmax(", "))"),
+    ("sum(softmax(", ")) * c"),
+    ("sum(", "**3)"),
+]
+
 SCALARS = st.one_of(
     st.builds(lambda a: f"sum({a})", _vectors("m", 2)),
     st.builds(lambda a: f"logsumexp({a})", _vectors("n", 1)),
@@ -283,6 +294,14 @@ SCALARS = st.one_of(
     st.builds(lambda a, b: f"({a}).T @ ({b})", _vectors("m", 1), _vectors("m", 1)),
     st.builds(lambda a: f"-sum(u * log_softmax({a}))", _vectors("m", 1)),
     st.builds(lambda a: f"mean({a}) * c", _vectors("n", 1)),
+    # an entrywise function of a 1×1 product, reduced
+    st.builds(
+        lambda r, f, a, b: f"{r[0]}{f}(({a}).T @ ({b})){r[1]}",
+        st.sampled_from(ONE_BY_ONE_REDUCTIONS),
+        st.sampled_from(UNARY),
+        _vectors("m", 1),
+        _vectors("m", 1),
+    ),
 )
 
 
@@ -302,29 +321,157 @@ def test_engine_gradient_equals_entrywise_gradient(f, wrt, m, n, seed):
         g = matrix_gradient(f, wrt, shapes=shapes, check=False)
     except ParseError:
         return  # wrt not used by this expression
-    except UnsupportedError as err:  # known limit, pinned by the strict xfail below
-        assume("1×1 product" not in str(err))
-        raise
     # the engine's gradient, and the text it prints for it read back by the parser
     for claimed in (g.gradients[wrt], g.gradient_text(wrt)):
-        problem = derivative_problem(f, wrt, claimed, shapes=shapes, assume=None)
-        (side,) = problem.sides
-        rng = np.random.default_rng(seed)
-        point = {s: float(rng.uniform(-1.5, 1.5)) for s in side.instance.free_symbols()}
-        point[sp.Symbol("c", real=True)] = float(rng.uniform(-1.5, 1.5))
-        ev = Evaluator(point, dps=30)
-        for t, c in zip(side.true, side.claimed):
-            a, b = ev(t), ev(c)
-            assert abs(a - b) <= 1e-20 * max(1, abs(a)), (f, wrt, claimed, a, b)
+        _assert_entrywise_equal(f, wrt, claimed, shapes, seed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnsupportedError,
-    reason="known limit: SymPy applies an "
-    "entrywise function to a 1×1 matrix as a whole (found by the property above)",
+def _assert_entrywise_equal(f, wrt, claimed, shapes, seed):
+    """``claimed`` equals the entrywise gradient of ``f`` at one random point, 30 digits."""
+    problem = derivative_problem(f, wrt, claimed, shapes=shapes, assume=None)
+    (side,) = problem.sides
+    rng = np.random.default_rng(seed)
+    point = {s: float(rng.uniform(-1.5, 1.5)) for s in side.instance.free_symbols()}
+    point[sp.Symbol("c", real=True)] = float(rng.uniform(-1.5, 1.5))
+    ev = Evaluator(point, dps=30)
+    for t, c in zip(side.true, side.claimed):
+        a, b = ev(t), ev(c)
+        assert abs(a - b) <= 1e-20 * max(1, abs(a)), (f, wrt, claimed, a, b)
+
+
+# -- entrywise functions of a 1×1 product ---------------------------------------------------
+# SymPy's ElementwiseApplyFunction applies its function to a 1×1 matrix as a whole (σ(d)(1 −
+# σ(d)) meets "1 − matrix", max(0, d) compares a matrix); symdl.nodes.Entrywise never does.
+
+ONE_BY_ONE = {"W": "2 x 1", "u": "2"}
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _gelu_slope(z):
+    from scipy.special import ndtr
+
+    return ndtr(z) + z * np.exp(-(z**2) / 2) / np.sqrt(2 * np.pi)
+
+
+@pytest.mark.parametrize(
+    "f, slope",
+    [
+        ("sum(sigmoid(W.T @ u))", lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+        ("logsumexp(gelu(W.T @ u))", _gelu_slope),  # logsumexp of one entry is that entry
+    ],
 )
-@pytest.mark.parametrize("f", ["sum(sigmoid(W.T @ u))", "logsumexp(gelu(W.T @ u))"])
-def test_entrywise_function_of_a_one_by_one_product(f):
-    g = matrix_gradient(f, "W", shapes={"W": "2 x 1", "u": "2"})
-    assert g.verdict == "proved"
+def test_entrywise_function_of_a_one_by_one_product(f, slope):
+    g = matrix_gradient(f, "W", shapes=ONE_BY_ONE)
+    assert g.verdict == "proved", str(g.report)
+    W, u = np.array([[0.3], [-1.2]]), np.array([[0.7], [0.4]])
+    z = float((W.T @ u)[0, 0])
+    want = u * slope(z)  # ∂/∂W f(Wᵀu) = u f'(Wᵀu)
+    np.testing.assert_allclose(g.code(W=W, u=u)["W"], want, rtol=1e-13)
+    r = check_derivative(f, "W", g.gradient_text("W"), shapes=ONE_BY_ONE, timeout=20)
+    assert r.ok, str(r)
+
+
+#: every elementwise function of the input language with one argument
+ELEMENTWISE = sorted(
+    n
+    for n in FUNCTIONS.names()
+    if FUNCTIONS.get(n).kind == "elementwise" and FUNCTIONS.get(n).arity == 1
+)
+_ARGUMENT = {"log": "(W.T @ u)**2 + 1", "sqrt": "(W.T @ u)**2 + 1"}  # a positive argument
+
+
+def _outcome(f, shapes):
+    """The engine's gradient by W and its text, or the error each gave."""
+    try:
+        g = matrix_gradient(f, "W", shapes=shapes, check=False)
+    except UnsupportedError as err:  # heaviside, sign: δ has no NumPy code (any shape)
+        return None, None, type(err)
+    try:
+        return g, g.gradient_text("W"), None
+    except ValueError as err:  # piecewise slopes have no input-language form (any shape)
+        return g, None, type(err)
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE)
+def test_every_elementwise_function_of_a_one_by_one_product(fn):
+    # at W 2×1 (Wᵀu is 1×1) the engine does exactly as well as at W 2×3, and is right
+    f = f"sum({fn}({_ARGUMENT.get(fn, 'W.T @ u')}))"
+    g, text, err = _outcome(f, ONE_BY_ONE)
+    general = _outcome(f, {"W": "2 x 3", "u": "2"})
+    assert (g is None, text is None, err) == (general[0] is None, general[1] is None, general[2])
+    if g is None:
+        return
+    for claimed in (g.gradients["W"], text) if text is not None else (g.gradients["W"],):
+        _assert_entrywise_equal(f, "W", claimed, ONE_BY_ONE, seed=len(fn))
+    W, u = np.array([[0.3], [-1.2]]), np.array([[0.7], [0.4]])
+    assert np.all(np.isfinite(g.code(W=W, u=u)["W"]))
+
+
+@pytest.mark.parametrize(
+    "f, wrt, shapes",
+    [
+        ("sum(tanh(u.T @ A @ v))", "A", {"u": "m", "A": "m x n", "v": "n"}),
+        ("sum(tanh(u.T @ A @ v))", "v", {"u": "m", "A": "m x n", "v": "n"}),
+        ("mean(softplus(x.T @ x))", "x", {"x": "n"}),
+        ("sum(relu(W.T @ u)**2)", "W", {"W": "m x 1", "u": "m"}),
+        ("sum(softmax(sigmoid(W.T @ u)) * c)", "W", {"W": "m x 1", "u": "m"}),
+        ("-sum(log_softmax(gelu(x.T @ x)))", "x", {"x": "n"}),
+        ("logsumexp(sigmoid(x.T @ A @ x)**3)", "x", {"x": "n", "A": "n x n"}),
+    ],
+)
+def test_one_by_one_products_through_reductions_and_powers_are_proved(f, wrt, shapes):
+    g = matrix_gradient(f, wrt, shapes=shapes, timeout=30)
+    assert g.verdict == "proved", str(g.report)
+    r = check_derivative(f, wrt, g.gradient_text(wrt), shapes=shapes, timeout=20)
+    assert r.ok, str(r)
+
+
+def test_a_one_by_one_product_reads_as_a_textbook_writes_it():
+    g = matrix_gradient("sum(sigmoid(x.T @ x))", "x", shapes={"x": "n"}, check=False)
+    # (x.T @ x) is 1×1, its own transpose: the two halves of d(xᵀx) collect into 2x
+    assert g.text() == "z1 = x.T @ x\na1 = sigmoid(z1)\ndz1 = (1 - a1)*a1\ndL/dx = 2*x @ dz1"
+    assert r"\sigma\left(\mathbf{z}_{1}\right)" in g.latex()
+    assert "special.expit(z1)" in g.code.source
+
+
+def test_the_input_language_applies_kinked_functions_to_a_one_by_one_product():
+    # max(0, d) used to compare the matrix Wᵀu itself ("not comparable")
+    for fn in ("relu", "hard_tanh", "relu6"):
+        f = f"sum({fn}(W.T @ u))"
+        g = matrix_gradient(f, "W", shapes=ONE_BY_ONE, check=False)
+        _assert_entrywise_equal(f, "W", g.gradients["W"], ONE_BY_ONE, seed=3)
+
+
+ONE_COLUMN = ["--shape", "W=2 x 1", "--shape", "u=2", "--shape", "x=2"]
+WRONG_ONE_BY_ONE = [
+    # missing ⊙ σ′
+    ("sum(sigmoid(W.T @ u))", "W", "u"),
+    ("sum(sigmoid(W.T @ u))", "W", "u @ sigmoid(W.T @ u)"),
+    # factor 2 lost
+    ("sum((W.T @ u)**2)", "W", "u @ (W.T @ u)"),
+    ("sum(sigmoid(x.T @ x))", "x", "x @ (sigmoid(x.T @ x) * (1 - sigmoid(x.T @ x)))"),
+    # sign flipped
+    ("sum(tanh(W.T @ u))", "W", "-u @ (1 - tanh(W.T @ u)**2)"),
+]
+
+
+@pytest.mark.parametrize(
+    "f, wrt, claim",
+    WRONG_ONE_BY_ONE,
+    ids=["no sigma' (u)", "sigma not sigma'", "factor 2 (W)", "factor 2 (x.T x)", "sign"],
+)
+def test_wrong_gradients_of_a_one_by_one_product_are_refuted(f, wrt, claim, capsys):
+    code = main(["check", f, "--wrt", wrt, "--claim", claim, *ONE_COLUMN])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "refuted" in out
+
+
+@pytest.mark.parametrize("f, wrt", sorted({(f, w) for f, w, _ in WRONG_ONE_BY_ONE}))
+def test_the_engine_gradient_of_a_one_by_one_product_passes_symdl_check(f, wrt, capsys):
+    g = matrix_gradient(f, wrt, shapes={"W": "2 x 1", "u": "2", "x": "2"}, check=False)
+    code = main(["check", f, "--wrt", wrt, "--claim", g.gradient_text(wrt), *ONE_COLUMN])
+    assert code == 0, capsys.readouterr().out

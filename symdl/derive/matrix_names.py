@@ -21,6 +21,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symdl.derive.matrix_tidy import axis_softmax_argument, is_softmax
+from symdl.nodes import Entrywise
 from symdl.ops import is_array
 
 __all__ = ["Naming", "choose_names"]
@@ -138,7 +139,7 @@ def _placeholder(name: str, node: sp.Basic) -> sp.Basic:
 
 def _replace_inside(node: sp.Basic, placeholders: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     if isinstance(node, ElementwiseApplyFunction):
-        return ElementwiseApplyFunction(node.function, node.expr.xreplace(placeholders))
+        return Entrywise(node.function, node.expr.xreplace(placeholders))
     return node.func(*[a.xreplace(placeholders) for a in node.args])
 
 

@@ -54,6 +54,7 @@ from symdl.errors import UnsupportedError
 from symdl.nodes import (
     AxisLogSumExp,
     EntrySum,
+    Entrywise,
     FilledLike,
     LogSumExp,
     axis_log_softmax_argument,
@@ -262,7 +263,7 @@ class _Held:
         if isinstance(e, (sp.MatrixSymbol, sp.Symbol, *_CONSTANT_ARRAYS)) or not e.args:
             return e
         if isinstance(e, ElementwiseApplyFunction):
-            return ElementwiseApplyFunction(e.function, self.of(e.expr))
+            return Entrywise(e.function, self.of(e.expr))
         return e.func(*[self.of(a) for a in e.args])
 
 
@@ -469,4 +470,4 @@ def _slope(node: ElementwiseApplyFunction, value: sp.Basic, t: Tidy) -> sp.Basic
 
 def _apply(fn: type, arg: sp.Basic) -> sp.Basic:
     var = sp.Dummy("d", real=True)
-    return ElementwiseApplyFunction(sp.Lambda(var, fn(var)), arg)
+    return Entrywise(sp.Lambda(var, fn(var)), arg)

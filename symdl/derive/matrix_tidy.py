@@ -26,7 +26,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from symdl.nodes import EntrySum, axis_log_softmax_argument, log_softmax_argument
+from symdl.nodes import EntrySum, Entrywise, axis_log_softmax_argument, log_softmax_argument
 from symdl.ops import is_array
 from symdl.shapes import shape_of
 
@@ -57,7 +57,7 @@ def factor_common(e: sp.Basic) -> sp.Basic:
     if isinstance(e, (sp.MatrixSymbol, sp.Symbol)) or not e.args:
         return e
     if isinstance(e, ElementwiseApplyFunction):
-        return ElementwiseApplyFunction(e.function, factor_common(e.expr))
+        return Entrywise(e.function, factor_common(e.expr))
     if not isinstance(e, sp.MatAdd):
         if isinstance(e, (MatrixExpr, EntrySum, sp.Expr)) and not isinstance(e, sp.Lambda):
             return e.func(*[factor_common(a) for a in e.args])
@@ -187,8 +187,8 @@ class Tidy:
         return self.matmul(coeff, body)
 
     def transpose(self, e: sp.Basic) -> sp.Basic:
-        if not is_array(e):
-            return e
+        if not is_array(e) or e.shape == (1, 1):
+            return e  # a 1×1 matrix is its own transpose
         if isinstance(e, sp.MatrixSymbol):
             if self.assume.get(e.name) in _SELF_TRANSPOSED:
                 return e
@@ -223,7 +223,7 @@ class Tidy:
             return arg
         if not body.has(var):
             return self.matmul(body, sp.OneMatrix(*shape_of(arg)))
-        return ElementwiseApplyFunction(fn, arg)
+        return Entrywise(fn, arg)
 
     def power(self, base: sp.Basic, exp: sp.Basic) -> sp.Basic:
         if exp == 1:

@@ -283,3 +283,34 @@ def test_a_step_the_checker_does_not_support_ends_undecided(monkeypatch):
     report = derivation_module._identity(sp.Symbol("x"), sp.Symbol("x"), {})
     assert report.verdict == "undecided"
     assert "UnsupportedError" in report.notes[0]
+
+
+def test_an_equality_met_again_is_checked_once(monkeypatch):
+    import symdl.derivation as derivation_module
+
+    calls: list[tuple[sp.Basic, sp.Basic]] = []
+    real = derivation_module.check_identity
+
+    def counting(lhs, rhs, **options):
+        calls.append((lhs, rhs))
+        return real(lhs, rhs, **options)
+
+    monkeypatch.setattr(derivation_module, "check_identity", counting)
+    d = derive("x*sin(x)**2", "x", simplify=False).verify(points=4)
+    assert d.verdict == "proved"
+    assert len(calls) == len(set(calls))  # each distinct equality once
+    lines = sum(1 + (s.claim is not None) for s in d.steps)
+    assert len(calls) < lines  # consecutive lines evaluate to the same equality
+    # the reports reused are the very ones the check made: every step still proved
+    assert all(s.status == "proved" for s in d.steps)
+
+
+def test_the_memo_never_hides_a_wrong_step():
+    # two steps with the same wrong equality: both are refuted, not only the first
+    d = derive("x*sin(x)", "x")
+    wrong = 2 * d.steps[0].after
+    steps = [replace(s, after=wrong) for s in d.steps[:1]]
+    steps.append(replace(d.steps[0], before=wrong, after=wrong))
+    bad = replace(d, steps=tuple(steps), result=wrong).verify(points=4)
+    assert bad.steps[0].check.line.verdict == "refuted"
+    assert bad.steps[0].status == "failed" and not bad.sound

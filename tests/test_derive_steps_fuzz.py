@@ -6,12 +6,21 @@ draw the last line equals ``sympy.diff``, proved by :func:`symdl.verify.check_id
 with ``max``, ``min`` or ``abs`` it agrees with ``sympy.diff`` off the kinks (proved or
 verified). The quick
 profile runs a few draws; ``HYPOTHESIS_PROFILE=ci`` runs more (two checks per step).
+
+``softsign`` (``x/(1 + |x|)``, a catalogue function) counts as smooth: it is C¹, and a
+claim about it is proved, ``|x|`` included, by sign cases (``symdl.verify.sign_cases``).
+The draws once left at "verified" with it were not about ``|x|`` at all: ``u**(a - 1)``
+against ``u**a/u``, now closed by ``powsimp``. The long campaign is
+``fuzz/derive_fuzz.py``; its summary is tested here.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -118,3 +127,58 @@ def test_every_step_checks_and_the_result_is_sympys_derivative(text):
         # SymPy writes max(a, b, c)' as H(a - max(b, c))·a' + …, this engine pairs the
         # arguments: the two agree off the kinks, but no simplification proves it
         assert truth in ("proved", "verified"), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the two draws with softsign a 2026-11-29 campaign left at "verified"
+        "(softsign(x)) + ((2 + sin(-((2 + sin((x) + (tanh(0.5))))**(tanh(y)))))**(tanh(x)))",
+        "(2 + sin(softsign(x)))**(tanh((2 + sin(-((2 + sin((x) + (tanh(0.5))))**(tanh(y)))))"
+        "**(tanh(x))))",
+        "softsign(x)",
+        "softsign(x - 3) * abs(x)",
+    ],
+)
+def test_draws_with_softsign_are_proved(text):
+    f = parse(text)
+    d = derive(f, "x", simplify=False).verify(points=4, timeout=20.0)
+    assert not d.failed_steps and not d.fallbacks
+    report = check_identity(d.result, sp.diff(f, x), points=4, timeout=20.0)
+    assert mathematical_verdict(report) == "proved", report
+
+
+def test_the_variable_is_not_the_letter_in_exp():
+    assert _mentions_x("x") and _mentions_x("maximum(2, (x))") and _mentions_x("exp(x)")
+    assert not _mentions_x("exp(sin(0.5))") and not _mentions_x("maximum(y, 2)")
+
+
+def _campaign_module():
+    path = Path(__file__).resolve().parent.parent / "fuzz" / "derive_fuzz.py"
+    spec = importlib.util.spec_from_file_location("derive_fuzz", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_campaign_files_add_up(tmp_path, capsys):
+    campaign = _campaign_module()
+    out = tmp_path / "a.jsonl"
+    assert campaign.main(["--examples", "2", "--seed", "3", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records[0]["type"] == "start" and records[-1]["type"] == "end"
+    draws = [r for r in records if r["type"] == "draw"]
+    assert len(draws) == 2 and all(r["ok"] for r in draws)
+    # a second file cut short mid-line, as a campaign stopped while writing leaves it
+    failing = {**draws[0], "ok": False, "final": "verified"}
+    cut = tmp_path / "b.jsonl"
+    cut.write_text(json.dumps(failing) + "\n" + json.dumps(draws[1])[:20])
+    summary = campaign.summarise([out, cut])
+    assert summary["counts"]["draws"] == 3
+    assert [f["draws"] for f in summary["files"]] == [2, 1]
+    assert summary["failures"] == [failing]
+    assert campaign.main(["--summarise", str(out), str(cut)]) == 1
+    assert '"draws": 3' in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # never overwrites a campaign's file
+        campaign.main(["--examples", "1", "--out", str(out)])

@@ -390,8 +390,9 @@ def _notes(limit: float) -> tuple[str, ...]:
         "symdl: symbolic dimensions; size (sympy.count_ops) of the named form (definitions + "
         "gradients), in brackets of the gradients written out in full. The derivation (parse, "
         "reverse sweep, naming, NumPy code generation) is timed with check=False; 'symdl "
-        "check' is the extra time of a second call with check=True (entrywise at two "
-        "concrete sizes and finite differences of the generated code) and its verdict.",
+        "check' is the extra time of a second call with check=True (induction over the reverse "
+        "sweep at two concrete sizes, high-precision values in let-form and finite "
+        "differences of the generated code; timeout 0.9 × the limit) and its verdict.",
         "SymPy MatrixSymbol: f.diff(W) with symbolic dimensions, size sympy.count_ops; a sum "
         "of squares written tr(AᵀA) and a sum tr(A𝟙) (SymPy raises ValueError on the "
         "𝟙ᵀ(r∘r)𝟙 form). Explicit: f.diff(s) for every entry s of every variable, at the "

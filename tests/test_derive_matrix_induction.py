@@ -8,6 +8,8 @@ import dataclasses
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symdl import ops
 from symdl.derive.matrix import matrix_gradient
@@ -212,3 +214,19 @@ def test_an_induction_out_of_time_is_not_proved():
     inst = instances(g.scope, set(ATTENTION[1]))[0]
     result = prove_sweep(g.function, g.sweep, inst, timeout=0.0)
     assert not result.proved and "time" in result.detail
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    depth=st.integers(1, 3),
+    pick=st.integers(0, 10**6),
+    factor=st.sampled_from([-1, 2, sp.Rational(1, 2), 3]),
+)
+def test_any_adjoint_scaled_wrong_is_never_proved(depth, pick, factor):
+    f, shapes, wrt = mlp_expression(depth)
+    g = _sweep(f, shapes, {}, wrt)
+    nodes = [n for n in g.sweep.adjoints if n != g.function]
+    node = nodes[pick % len(nodes)]
+    planted = _plant(g.sweep, node, lambda e: factor * e)
+    inst = instances(g.scope, set(shapes))[0]
+    assert not prove_sweep(g.function, planted, inst, timeout=30).proved

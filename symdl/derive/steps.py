@@ -22,7 +22,7 @@ from symdl.derivation import Derivation, Step
 from symdl.derive.steps_cases import cased_rule
 from symdl.derive.steps_catalog import canonical_route, definition_of
 from symdl.derive.steps_functions import known_derivative
-from symdl.errors import BudgetExceeded, ShapeError, SymdlError
+from symdl.errors import ShapeError, SymdlError
 from symdl.parse import parse
 
 __all__ = ["derive", "rule_for"]
@@ -245,7 +245,9 @@ def _tidy(f: sp.Basic, x: sp.Symbol, raw: sp.Basic, *, timeout: float) -> list[S
         return out
     try:
         simpler = run_with_budget(sp.simplify, raw, timeout=timeout)
-    except BudgetExceeded:
+    except SymdlError:
+        # out of budget, or a catalogue function in the answer that cannot be sent back
+        # from the child (it does not pickle): the derivation simply ends unsimplified
         return []
     if sp.count_ops(simpler) < sp.count_ops(raw):
         return [Step(rule="simplify", formula=r"\text{algebra}", before=raw, after=simpler)]

@@ -435,6 +435,9 @@ def test_a_one_by_one_product_reads_as_a_textbook_writes_it():
     assert g.text() == "z1 = x.T @ x\na1 = sigmoid(z1)\ndz1 = (1 - a1)*a1\ndL/dx = 2*x @ dz1"
     assert r"\sigma\left(\mathbf{z}_{1}\right)" in g.latex()
     assert "special.expit(z1)" in g.code.source
+    # a function's own parentheses are enough around its argument
+    tex = matrix_gradient("sum(relu(W.T @ u))", "W", shapes=ONE_BY_ONE, check=False).latex()
+    assert r"\theta\left(\mathbf{W}^\top \mathbf{u}\right)" in tex and r"\left(\left(" not in tex
 
 
 def test_the_input_language_applies_kinked_functions_to_a_one_by_one_product():

@@ -267,6 +267,10 @@ class _Latex(LatexPrinter):  # type: ignore[misc]
         text = self._print(body.xreplace({var: slot}))
         if isinstance(body, sp.Add):
             text = rf"\left({text}\right)"
+        # a function's own parentheses are enough: θ(Wx), not θ((Wx))
+        plain = self._print(e.expr)
+        for close in (r"\right)", r" \right)"):
+            text = text.replace(rf"\left(SLOT{close}", rf"\left({plain}{close}")
         return text.replace("SLOT", self._wrapped(e.expr, atoms_only=True))
 
     def _wrapped(self, e: sp.Basic, atoms_only: bool = False) -> str:

@@ -141,3 +141,14 @@ def test_a_kink_search_that_fails_is_not_remembered(monkeypatch):
     with pytest.raises(SymdlError):
         kink_roots([x**2 - 2], x, timeout=1.0)
     assert not kinks_module._roots_cache
+
+
+def test_a_method_sympy_fails_on_decides_nothing():
+    # SymPy's simplify raises "nan is not comparable" on this Piecewise of max: the next
+    # method is tried, and the outcome is "not reduced", never an error or a proof
+    m = parse("mish(x/2)") / 5
+    held = sp.Max(x, m) > 0
+    d = sp.Piecewise((sp.Max(0, x, m), held), (0, True)) - sp.Piecewise((x, held), (0, True))
+    outcome = decide_zero([d], timeout=30.0)
+    assert outcome.zero is not True
+    assert outcome.zero is False or "nan" not in outcome.reason

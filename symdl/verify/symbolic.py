@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -152,16 +152,26 @@ def _reduce(
                 return True, sp.S.Zero, cases
         if name in tried:
             continue
-        r = step(d)
+        r = _attempt(step, d)
         if r == 0:
             return True, r, name
-    r = sp.simplify(elementary(d))
+    r = _attempt(lambda e: sp.simplify(elementary(e)), d)
     if r == 0:
         return True, r, "simplify in exponentials"
     cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start))
     if cases is not None:
         return True, sp.S.Zero, cases
     return False, r, "simplify"
+
+
+def _attempt(step: Callable[[sp.Basic], sp.Basic], d: sp.Basic) -> sp.Basic:
+    """``step(d)``, or ``d`` unchanged where SymPy fails on it (``simplify`` of a
+    ``Piecewise`` with ``Max`` may raise "nan is not comparable"): a method that fails
+    decides nothing, and the next one is tried."""
+    try:
+        return step(d)
+    except (ValueError, TypeError, ArithmeticError, NotImplementedError, sp.PolynomialError):
+        return d
 
 
 def _sendable(r: sp.Basic) -> sp.Basic | None:

@@ -41,7 +41,7 @@ from symdl.codegen import numpy_function
 from symdl.derive.matrix_code import GradientCode, integer_sizes
 from symdl.derive.matrix_induction import prove_sweep
 from symdl.derive.matrix_letform import LetForm, let_form, let_instances
-from symdl.derive.matrix_letvalues import let_point, sweep_values
+from symdl.derive.matrix_letvalues import let_point, sweep_program, sweep_values
 from symdl.derive.matrix_rules import Sweep
 from symdl.errors import BudgetExceeded, SymdlError, UnsupportedError
 from symdl.explicit import Instance
@@ -77,7 +77,7 @@ def check_gradients(
     evidence: list[Evidence] = []
     proved, agree, differ = True, True, False
     forms: list[LetForm] = []
-    deadline = time.monotonic() + timeout  # the symbolic steps share the budget in turn
+    spent = 0.0  # the symbolic steps share the budget in turn
     for k, inst in enumerate(sizes):
         try:
             lf = let_form(fx, inst, targets)
@@ -88,7 +88,9 @@ def check_gradients(
         evidence.append(numeric)
         agree &= numeric.outcome == "agree"
         differ |= numeric.outcome == "differ"
-        symbolic = _induction(fx, sweep, inst, deadline - time.monotonic())
+        start = time.monotonic()
+        symbolic = _induction(fx, sweep, inst, timeout - spent)
+        spent += time.monotonic() - start
         evidence.append(symbolic)
         proved &= symbolic.outcome == "proved"
     generated = _code_check(fx, names, code, forms[-1], seed)
@@ -137,12 +139,13 @@ def _values(lf: LetForm, sweep: Sweep, points: int, precision: int, seed: int) -
     tolerance = 10.0 ** (-(precision // 2))
     worst = 0.0
     try:
+        program = sweep_program(lf, sweep)
         for _ in range(points):
             point = let_point(lf, rng=rng)
-            at = sweep_values(lf, sweep, point, precision=precision)
+            at = sweep_values(program, point, precision=precision)
             bad = _worst(at.engine, at.true)
             if bad > tolerance:  # confirmed at twice the digits before it refutes
-                again = sweep_values(lf, sweep, point, precision=2 * precision)
+                again = sweep_values(program, point, precision=2 * precision)
                 bad = _worst(again.engine, again.true)
                 if bad > tolerance:
                     where = ", ".join(

@@ -26,7 +26,7 @@ from symdl.derive.matrix_rules import Sweep
 from symdl.verify.admissible import MARGIN, NoAdmissiblePoint, conditions, sample_points
 from symdl.verify.precise import Evaluator, NotAdmissible
 
-__all__ = ["GradientValues", "let_point", "sweep_values"]
+__all__ = ["GradientValues", "SweepProgram", "let_point", "sweep_program", "sweep_values"]
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,23 @@ def _holds(c: object, ev: Evaluator) -> bool:
     return bool(abs(v) > MARGIN)
 
 
-def sweep_values(
-    lf: LetForm, sweep: Sweep, point: Mapping[sp.Symbol, object], *, precision: int
-) -> GradientValues:
-    """The engine's and the true gradient of every variable of ``sweep`` at ``point``."""
-    values: dict[sp.Basic, object] = dict(point)
-    ev = Evaluator(values, dps=precision)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class SweepProgram:
+    """The straight-line program that :func:`sweep_values` runs at each point: assignments
+    ``symbol = expression`` in order (forward nodes, true adjoints, engine placeholders),
+    then each variable's engine and true gradient entries. Built once per let-form."""
+
+    steps: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    engine: Mapping[str, tuple[sp.Expr, ...]]
+    true: Mapping[str, tuple[sp.Expr, ...]]
+
+
+def sweep_program(lf: LetForm, sweep: Sweep) -> SweepProgram:
+    """The program that evaluates ``sweep``'s gradients and the true ones on ``lf``."""
+    steps: list[tuple[sp.Symbol, sp.Expr]] = []
     for node in lf.nodes:  # forward, in topological order
         if node in lf.local:
-            for s, e in zip(entries_of(lf.value[node]), entries_of(lf.local[node])):
-                values[s] = ev(e)
+            steps += zip(entries_of(lf.value[node]), entries_of(lf.local[node]))  # type: ignore[arg-type]
     # the true adjoints, backwards: each node's from its users' (held as fresh symbols)
     bar: dict[sp.Basic, sp.Basic] = {}
     for v in reversed(lf.nodes):
@@ -87,10 +94,10 @@ def sweep_values(
             continue
         fresh = [sp.Dummy("g", real=True) for _ in entries_of(lf.value[v])]
         if v == lf.root:
-            numbers: list[object] = [mpmath.mpf(1)] * len(fresh)
+            exprs: list[sp.Basic] = [sp.S.One] * len(fresh)
         else:
-            numbers = [ev(e) for e in entries_of(lf.true_adjoint(v, bar))]
-        values.update(zip(fresh, numbers))
+            exprs = entries_of(lf.true_adjoint(v, bar))
+        steps += zip(fresh, exprs)  # type: ignore[arg-type]
         bar[v] = shaped_like(lf.value[v], fresh)  # type: ignore[arg-type]
     # the engine's placeholders, in the order the sweep made them
     extra: dict[str, sp.ImmutableMatrix] = {}
@@ -101,9 +108,23 @@ def sweep_values(
             continue
         lowered = lf.lower(meaning, extra)
         fresh = [sp.Dummy("h", real=True) for _ in entries_of(lowered)]
-        values.update(zip(fresh, (ev(e) for e in entries_of(lowered))))
+        steps += zip(fresh, entries_of(lowered))  # type: ignore[arg-type]
         extra[h.name] = shaped_like(lowered, fresh)  # type: ignore[assignment]
     targets = lf.targets(sweep)
-    engine = {w: tuple(ev(e) for e in entries_of(lf.lower(sweep.held[w], extra))) for w in targets}
-    true = {w: tuple(ev(e) for e in entries_of(bar[n])) for w, n in targets.items()}
+    engine = {w: tuple(entries_of(lf.lower(sweep.held[w], extra))) for w in targets}
+    true = {w: tuple(entries_of(bar[n])) for w, n in targets.items()}
+    return SweepProgram(tuple(steps), engine, true)  # type: ignore[arg-type]
+
+
+def sweep_values(
+    program: SweepProgram, point: Mapping[sp.Symbol, object], *, precision: int
+) -> GradientValues:
+    """The engine's and the true gradient of every variable at ``point``, at ``precision``
+    digits, by running ``program``."""
+    values: dict[sp.Basic, object] = dict(point)
+    ev = Evaluator(values, dps=precision)  # type: ignore[arg-type]
+    for symbol, expr in program.steps:
+        values[symbol] = ev(expr)
+    engine = {w: tuple(ev(e) for e in es) for w, es in program.engine.items()}
+    true = {w: tuple(ev(e) for e in es) for w, es in program.true.items()}
     return GradientValues(dict(point), engine, true)  # type: ignore[arg-type]

@@ -433,6 +433,7 @@ def test_a_one_by_one_product_reads_as_a_textbook_writes_it():
     g = matrix_gradient("sum(sigmoid(x.T @ x))", "x", shapes={"x": "n"}, check=False)
     # (x.T @ x) is 1×1, its own transpose: the two halves of d(xᵀx) collect into 2x
     assert g.text() == "z1 = x.T @ x\na1 = sigmoid(z1)\ndz1 = (1 - a1)*a1\ndL/dx = 2*x @ dz1"
+    assert g.gradient_text("x") == "2*x @ ((1 - sigmoid(x.T @ x))*sigmoid(x.T @ x))"
     assert r"\sigma\left(\mathbf{z}_{1}\right)" in g.latex()
     assert "special.expit(z1)" in g.code.source
     # a function's own parentheses are enough around its argument

@@ -88,7 +88,7 @@ class Sweep:
 
     @cached_property
     def gradients(self) -> dict[str, sp.Basic]:
-        return {w: self.resolve(g) for w, g in self.held.items()}
+        return {w: _collect(self.resolve(g)) for w, g in self.held.items()}
 
     def resolve(self, e: sp.Basic) -> sp.Basic:
         """``e`` with each placeholder replaced by its node (or that node's name)."""
@@ -132,6 +132,12 @@ class Sweep:
                 stack.append(self.back[e])
             stack.extend(e.args)
         return seen
+
+
+def _collect(g: sp.Basic) -> sp.Basic:
+    """Like terms of a resolved gradient collected: two placeholders can stand for one
+    product (``x @ s`` and ``(s @ x.T).T`` for a ``1×1`` ``s``), so ``x s + x s = 2 x s``."""
+    return Tidy().matadd(*g.args) if isinstance(g, sp.MatAdd) else g
 
 
 def norm_argument(e: sp.Basic) -> sp.Basic | None:

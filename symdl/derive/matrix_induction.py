@@ -35,6 +35,7 @@ difference, as in the entrywise check.
 from __future__ import annotations
 
 import time
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -163,13 +164,14 @@ class _Proof:
             meaning = self.sweep.back.get(h)
             if meaning is None:
                 continue
-            if any(a in self.sweep.back for a in meaning.atoms(sp.MatrixSymbol)):
-                user = self.by_adjoint.get(meaning)
-                if user is None:
-                    raise _Stop(f"the adjoint {h} used for {v} belongs to no proved node")
-                extra[h.name] = self.bar[user]
-            elif meaning in self.lf.value:
+            # a forward node is written without placeholders, an adjoint with them; the
+            # cheap tests first (a forward node's tree is as deep as the network)
+            if meaning in self.lf.value:
                 extra[h.name] = self.lf.value[meaning]
+            elif meaning in self.by_adjoint:
+                extra[h.name] = self.bar[self.by_adjoint[meaning]]
+            elif any(a in self.sweep.back for a in meaning.atoms(sp.MatrixSymbol)):
+                raise _Stop(f"the adjoint {h} used for {v} belongs to no proved node")
             else:
                 extra[h.name] = self.lf.lower(meaning)
         return self.lf.lower(engine, extra)
@@ -186,7 +188,7 @@ class _Proof:
             )
 
     def _reduces_to_zero(self, v: sp.Basic, differences: list[sp.Expr]) -> bool:
-        reverse = {**self.reverse, **self.bar_reverse}
+        reverse = ChainMap(self.bar_reverse, self.reverse)
         users = {u for s in entries_of(self.lf.value[v]) for u, _ in self.lf.uses.get(s, ())}
         around = {
             s: e

@@ -22,6 +22,7 @@ engine's notion of a node's arguments, so a dependence the engine overlooked sti
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -62,7 +63,7 @@ class LetForm:
 
     def lower(self, expr: sp.Basic, extra: Mapping[str, sp.ImmutableMatrix] = {}) -> sp.Basic:
         """``expr`` entry by entry, every node of the graph in it replaced by its entries."""
-        entries = {**self.instance.entries, **self.stand_entries, **extra}
+        entries = ChainMap(dict(extra), self.stand_entries, self.instance.entries)  # type: ignore[arg-type]
         inst = Instance(self.instance.scope, self.instance.sizes, entries)
         return inst.lower(expr.xreplace(self.stand))
 

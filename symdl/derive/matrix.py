@@ -201,12 +201,11 @@ def matrix_gradient(
         named_gradients = named.gradients
         sweep.gradients  # noqa: B018 (resolved here, so SymPy's failures surface here)
     except (TypeError, NotImplementedError) as err:
-        # SymPy applies an entrywise function to a 1×1 matrix as a whole, so a derivative
-        # body such as σ(d)(1 − σ(d)) meets "1 − matrix" (sigmoid(W.T @ u) with W n×1)
+        # a SymPy matrix operation with no rule for what the sweep built; reported, never
+        # guessed around
         raise UnsupportedError(
             f"the matrix engine cannot differentiate {to_text(fx)} by {', '.join(names)}: "
-            f"SymPy failed on a matrix expression ({type(err).__name__}: {err}); an "
-            "entrywise function of a 1×1 product is the known case — write it as a scalar"
+            f"SymPy failed on a matrix expression ({type(err).__name__}: {err})"
         ) from err
     definitions = tuple(
         (n, factor_common(e))

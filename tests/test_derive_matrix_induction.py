@@ -230,3 +230,11 @@ def test_any_adjoint_scaled_wrong_is_never_proved(depth, pick, factor):
     planted = _plant(g.sweep, node, lambda e: factor * e)
     inst = instances(g.scope, set(shapes))[0]
     assert not prove_sweep(g.function, planted, inst, timeout=30).proved
+
+
+def test_a_wrong_seed_is_not_proved():
+    g = _sweep(*CASES[0])
+    planted = _plant(g.sweep, g.function, lambda e: 2 * e)
+    inst = instances(g.scope, set(CASES[0][1]))[0]
+    result = prove_sweep(g.function, planted, inst, timeout=30)
+    assert not result.proved and "sum(" in result.detail

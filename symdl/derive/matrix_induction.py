@@ -117,22 +117,19 @@ class _Proof:
         for v in reversed(lf.nodes):
             if v not in lf.depends:
                 continue
-            if v is lf.root or v == lf.root:
-                claimed = self._seed()
-                true = claimed
+            if v in wanted:
+                engine = self.sweep.held[wanted[v]]
+            elif v in lf.local:
+                engine = self.sweep.adjoints.get(v, _zero(v))
             else:
-                if v in wanted:
-                    engine = self.sweep.held[wanted[v]]
-                elif v in lf.local:
-                    engine = self.sweep.adjoints.get(v, _zero(v))
-                else:
-                    continue  # a variable nobody asked about: no adjoint needed
-                claimed = self._instantiate(engine, v)
-                true = lf.true_adjoint(v, self.bar)
-                self._compare(v, claimed, true)
-                if v in wanted:
-                    continue
-                self.by_adjoint.setdefault(self.sweep.adjoints.get(v, _zero(v)), v)
+                continue  # a variable nobody asked about: no adjoint needed
+            claimed = self._instantiate(engine, v)
+            # the output's adjoint is the seed ∂L/∂L = 1
+            true = self._seed() if v == lf.root else lf.true_adjoint(v, self.bar)
+            self._compare(v, claimed, true)
+            if v in wanted:
+                continue
+            self.by_adjoint.setdefault(self.sweep.adjoints.get(v, _zero(v)), v)
             self._record(v, claimed, self.sweep.adjoints.get(v, _zero(v)))
             self.steps += 1
         return self.steps

@@ -364,3 +364,13 @@ def test_cli_unsupported_is_exit_3(capsys):
     args = ["derive", "logsumexp(W @ x)", "--wrt", "W", "--shape", "W=2x3", "x=3"]
     assert main([*args, "--by", "differentials"]) == 3
     assert "no rule" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("f", ["sum(relu(x.T @ x))", "sum(sigmoid(x.T @ x))"])
+def test_entrywise_function_of_a_one_by_one_product(f):
+    # SymPy's own entrywise node applies f to a 1×1 matrix as a whole (relu raised
+    # "Function defined only for Real Values"); symdl's Entrywise keeps it entry by entry
+    d = derive_by_differentials(f, "x", shapes={"x": "n"}).verify()
+    assert not d.failed_steps
+    assert d.verdict in ("proved", "verified")
+    assert "final claim (check_derivative): proved" in d.text() or "relu" in f

@@ -29,7 +29,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symdl.derive.differentials_nodes import Direction, d
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum
+from symdl.nodes import EntrySum, Entrywise
 from symdl.ops import is_array
 from symdl.unparse import to_text
 
@@ -179,7 +179,7 @@ def _elementwise(node: sp.Basic, f: ElementwiseApplyFunction, dd: object) -> Mov
     u = sp.Symbol("u", real=True)
     name = type(body).__name__ if isinstance(body, sp.Function) else "f"
     new = sp.HadamardProduct(
-        ElementwiseApplyFunction(sp.Lambda(v, prime), f.expr),
+        Entrywise(sp.Lambda(v, prime), f.expr),
         dd(f.expr),  # type: ignore[operator]
     )
     return Move(

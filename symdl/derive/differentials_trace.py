@@ -26,7 +26,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from symdl.derive.differentials_nodes import Direction
 from symdl.derive.differentials_rules import Move
 from symdl.errors import UnsupportedError
-from symdl.nodes import EntrySum
+from symdl.nodes import EntrySum, Entrywise
 from symdl.ops import is_array
 
 __all__ = ["collect", "identify", "next_move", "transposed"]
@@ -88,7 +88,7 @@ def transposed(e: sp.Basic) -> sp.Basic:
     if isinstance(e, sp.HadamardPower):
         return sp.HadamardPower(transposed(e.base), e.exp)
     if isinstance(e, ElementwiseApplyFunction):
-        return ElementwiseApplyFunction(e.function, transposed(e.expr))
+        return Entrywise(e.function, transposed(e.expr))
     return _t(e)
 
 

@@ -19,7 +19,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from symdl.derive.matrix_rules import reverse_sweep
 from symdl.derive.matrix_tidy import Tidy, factor_common
 from symdl.errors import UnsupportedError
-from symdl.nodes import FilledLike
+from symdl.nodes import Entrywise, FilledLike
 from symdl.ops import is_array
 from symdl.shapes import Scope
 
@@ -98,11 +98,11 @@ class _Entrywise:
                 slope = sp.expand(body / self.d)
                 if not slope.has(self.d):  # linear: c·Z
                     return sp.MatMul(slope, self(arg)).doit()
-                return ElementwiseApplyFunction(sp.Lambda(self.d, body), self(arg))
+                return Entrywise(sp.Lambda(self.d, body), self(arg))
             if found is not None and found[1] is None:
                 return sp.MatMul(sp.expand(found[0]), sp.OneMatrix(*e.shape)).doit()
         if isinstance(e, ElementwiseApplyFunction):
-            return ElementwiseApplyFunction(e.function, self(e.expr))
+            return Entrywise(e.function, self(e.expr))
         return e.func(*[self(a) for a in e.args])
 
     def form(self, e: sp.Basic) -> tuple[sp.Expr, sp.Basic | None] | None:

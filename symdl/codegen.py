@@ -57,7 +57,18 @@ Env = Mapping[str, Any]
 Code = tuple[str, Callable[[Env], Any]]
 
 #: Node kinds whose presence rules out the complex-step derivative.
-NON_ANALYTIC = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside, sp.Piecewise, sp.DiracDelta)
+NON_ANALYTIC = (
+    sp.Max,
+    sp.Min,
+    sp.Abs,
+    sp.sign,
+    sp.Heaviside,
+    sp.Piecewise,
+    sp.DiracDelta,
+    sp.re,
+    sp.im,
+    sp.arg,
+)
 
 
 @dataclass(frozen=True)

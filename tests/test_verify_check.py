@@ -691,3 +691,19 @@ def test_property_perturbed_derivatives_are_refuted(f, data):
     claim = data.draw(perturbations(d), label="claim")
     report = check_derivative(f, "x", claim)
     assert report.verdict == "refuted", str(report)
+
+
+def test_real_and_imaginary_parts_that_sympy_diff_writes_are_evaluated():
+    # sympy.diff writes d|u|/dx with re(u) and im(u) when it cannot show u real: here
+    # u = (2 + sin x)**tanh x, real because 2 + sin x ≥ 1. Both the high-precision side and
+    # the generated code evaluate them, so the true claim is decided and a wrong one refuted.
+    x = sp.Symbol("x", real=True)
+    u = (2 + sp.sin(x)) ** sp.tanh(x)
+    f = sp.Abs(u)
+    true = sp.sign(u) * sp.diff(u, x)
+    derivative = sp.diff(f, x)
+    assert derivative.has(sp.re, sp.im)
+    right = check_identity(true, derivative, points=4, timeout=10.0)
+    assert right.verdict in ("proved", "verified")
+    assert all(e.outcome != "inconclusive" for e in right.evidence)
+    assert check_identity(2 * true, derivative, points=4, timeout=10.0).verdict == "refuted"

@@ -73,6 +73,11 @@ _FUNCTIONS: dict[type, Callable[..., mpmath.mpf]] = {
     sp.erf: mpmath.erf,
     sp.erfc: mpmath.erfc,
     sp.Abs: abs,
+    # sympy.diff writes |u|' with re(u), im(u) (and sign(u) with arg) where it cannot show u
+    # real: (2 + sin x)**y
+    sp.re: mpmath.re,
+    sp.im: mpmath.im,
+    sp.arg: mpmath.arg,
     sp.sign: _sign,
     sp.Heaviside: _heaviside,
     sp.DiracDelta: _dirac,

@@ -179,3 +179,19 @@ def test_cli_softmax_jacobian(capsys):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
     outside = set(re.findall(r"https?://[\w./-]+", page))
     assert outside <= {"http://www.w3.org/1998/Math/MathML", "http://www.w3.org/2000/svg"}
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        (r"\frac{x}{\left|{x}\right| + 1}", "x/(|x| + 1)"),
+        (r"\frac{1}{\left(\left|{x}\right| + 1\right)^{2}}", "1/((|x| + 1)^2)"),
+        (r"\sigma(x) = \frac{1}{1 + e^{-x}}", "σ(x) = 1/(1 + e^-x)"),
+    ],
+)
+def test_rule_formulas_read_as_unicode_with_nested_groups(latex, text):
+    # softsign's definition printed "fracx|x| + 1": a bare group inside a fraction's
+    # argument kept the fraction from unwrapping
+    from symdl.render.text import _from_latex
+
+    assert _from_latex(latex) == text

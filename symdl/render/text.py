@@ -106,6 +106,8 @@ _LATEX: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\\(left|right|Big|textstyle)", ""),
     (r"\\(quad|qquad|,|;|:|!| )", " "),
     (r"\\lvert|\\rvert", "|"),
+    # a bare group (not a command's argument, a script or a second argument): |{x}| → |x|
+    (r"(?<![\\\w}^_])\{([^{}]*)\}", r"\1"),
 ]
 
 

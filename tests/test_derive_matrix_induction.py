@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
@@ -238,3 +239,64 @@ def test_a_wrong_seed_is_not_proved():
     inst = instances(g.scope, set(CASES[0][1]))[0]
     result = prove_sweep(g.function, planted, inst, timeout=30)
     assert not result.proved and "sum(" in result.detail
+
+
+# -- random expressions: the induction proves the engine, and the values agree ------------
+
+UNARY = ["tanh", "sigmoid", "softplus", "sin", "gelu", "exp", "relu"]
+RANDOM_SHAPES = {"W": "m x n", "V": "n x m", "x": "n", "u": "m"}
+
+
+def _apply(f, a):
+    return f"{f}({a})" if f != "exp" else f"exp({a}/4)"
+
+
+def _vectors(shape, depth):
+    base = {"m": ["u", "(W @ x)", "(V.T @ x)"], "n": ["x", "(W.T @ u)", "(V @ u)"]}[shape]
+    leaf = st.sampled_from(base)
+    if depth == 0:
+        return leaf
+    sub = _vectors(shape, depth - 1)
+    other, mat = ("n", "W") if shape == "m" else ("m", "V")
+    return st.one_of(
+        leaf,
+        st.builds(_apply, st.sampled_from(UNARY), sub),
+        st.builds(lambda a, b: f"({a} + {b})", sub, sub),
+        st.builds(lambda a, b: f"({a} * {b})", sub, sub),
+        st.builds(lambda a, b: f"({a} - c*{b})", sub, sub),
+        st.builds(lambda a: f"({a})**2", sub),
+        st.builds(lambda a: f"softmax({a})", sub),
+        st.builds(lambda a: f"({mat} @ {a})", _vectors(other, depth - 1)),
+    )
+
+
+RANDOM_SCALARS = st.one_of(
+    st.builds(lambda a: f"sum({a})", _vectors("m", 2)),
+    st.builds(lambda a: f"logsumexp({a})", _vectors("n", 1)),
+    st.builds(lambda a: f"norm({a})", _vectors("m", 1)),
+    st.builds(lambda a, b: f"({a}).T @ ({b})", _vectors("m", 1), _vectors("m", 1)),
+    st.builds(lambda a: f"-sum(u * log_softmax({a}))", _vectors("m", 1)),
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(f=RANDOM_SCALARS, wrt=st.sampled_from(["W", "V", "x", "u"]))
+def test_random_expressions_are_proved_and_agree_in_value(f, wrt):
+    from hypothesis import assume
+
+    from symdl.derive.matrix_letvalues import let_point, sweep_program, sweep_values
+    from symdl.errors import ParseError
+
+    try:
+        g = matrix_gradient(f, wrt, shapes=RANDOM_SHAPES, check=False)
+    except ParseError:
+        assume(False)  # wrt not used by this expression
+    inst = instances(g.scope, set(RANDOM_SHAPES))[0]
+    result = prove_sweep(g.function, g.sweep, inst, timeout=60)
+    assert result.proved, (f, wrt, result.detail)
+    lf = let_form(g.function, inst, {g.scope.symbol(wrt)})
+    at = sweep_values(
+        sweep_program(lf, g.sweep), let_point(lf, rng=np.random.default_rng(0)), precision=30
+    )
+    for a, b in zip(at.engine[wrt], at.true[wrt]):
+        assert abs(a - b) <= 1e-20 * max(1, abs(b)), (f, wrt)

@@ -27,9 +27,12 @@ that needs the relation between a node and its children (the engine writes
 every local definition (and every proved adjoint) that occurs back as its symbol
 (:math:`\tanh z \to a`), then by substituting, a level at a time and expanding after
 each: the users' adjoints :math:`G_u \to E_u`, the users' local definitions
-(:math:`a \to \tanh z`), then any proved adjoint (up to :data:`LEVELS` levels) and any
-local definition (up to :data:`LEVELS` − 1 levels); only if that fails, the same again
-with each difference brought over one common denominator (``det``, ``inv``). Every
+(:math:`a \to \tanh z`), then any proved adjoint (up to :data:`LEVELS` levels), then
+the local definitions of the latest node that occurs, one node at a time (up to
+:data:`PEEL` nodes: both sides are then written in the same earlier nodes, where
+substituting every definition at once would write them in different ones); only if that
+fails, the same again with each difference brought over one common denominator (``det``,
+``inv``). Every
 rewriting is an equation of the let-form or of an earlier step, so a difference that
 reaches zero is a proof; a difference that does not is *not shown*, never *proved*: the
 step is named in the result, and the caller's numeric checks decide whether the claim is
@@ -58,10 +61,12 @@ from symdl.derive.matrix_letform import LetForm, entries_of, let_form, shaped_li
 from symdl.derive.matrix_rules import Sweep
 from symdl.explicit import Instance
 
-__all__ = ["LEVELS", "Induction", "prove_sweep"]
+__all__ = ["LEVELS", "PEEL", "Induction", "prove_sweep"]
 
-#: How many levels of local definitions a comparison may substitute before giving up.
+#: How many levels of proved adjoints a comparison may substitute before giving up.
 LEVELS = 3
+#: How many forward nodes' local definitions a comparison may substitute, one at a time.
+PEEL = 6
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,12 @@ class _Proof:
             e: s for s, e in lf.definitions.items() if not (e.is_number or isinstance(e, sp.Symbol))
         }
         self.constraints = lf.instance.constraints()
+        self.rank = {  # entry symbol → the position of its node, inputs first
+            s: k
+            for k, node in enumerate(lf.nodes)
+            if node in lf.local
+            for s in entries_of(lf.value[node])
+        }
 
     def run(self, targets: Mapping[str, sp.Basic]) -> int:
         lf = self.lf
@@ -194,7 +205,7 @@ class _Proof:
         if not self._reduces_to_zero(v, differences):
             raise _Stop(
                 f"the adjoint of {v} was not shown equal to the reverse accumulation "
-                f"(after {LEVELS} levels of local definitions)"
+                f"(after {LEVELS} levels of adjoints and {PEEL} local definitions)"
             )
 
     def _reduces_to_zero(self, v: sp.Basic, differences: list[sp.Expr]) -> bool:
@@ -209,28 +220,58 @@ class _Proof:
         # tanh z), and only then deeper definitions, a level at a time; rational functions
         # are cancelled (costly) only where expanding alone did not reach zero
         bars = {g: self.bar_definitions[g] for u in users for g in entries_of(self.bar[u])}
-        stages = [
-            (bars, 1),
-            (around, 1),
-            (self.bar_definitions, LEVELS),
-            (self.lf.definitions, LEVELS - 1),
-        ]
         for cancel in (False, True):
-            pending = [d for d in differences if not self._zero(d.xreplace(reverse), cancel)]
-            for definitions, levels in stages:
-                for _ in range(levels):
-                    if not pending:
-                        return True
-                    self._clock()
-                    stepped = [d.xreplace(definitions) for d in pending]
-                    if stepped == pending:
-                        break
-                    pending = [
-                        d for d in stepped if not self._zero(d.xreplace(self.reverse), cancel)
-                    ]
-            if not pending:
+            pending = self._nonzero([d.xreplace(reverse) for d in differences], cancel)
+            pending = self._substitute(pending, bars, 1, cancel)
+            pending = self._substitute(pending, around, 1, cancel)
+            # then the forward nodes, latest first; failing that, the proved adjoints first
+            if not self._peel(pending, cancel):
+                return True
+            deeper = self._substitute(pending, self.bar_definitions, LEVELS, cancel)
+            if not self._peel(deeper, cancel):
                 return True
         return False
+
+    def _substitute(
+        self,
+        pending: list[sp.Expr],
+        definitions: Mapping[sp.Basic, sp.Basic],
+        levels: int,
+        cancel: bool,
+    ) -> list[sp.Expr]:
+        for _ in range(levels):
+            if not pending:
+                break
+            self._clock()
+            stepped = [d.xreplace(definitions) for d in pending]
+            if stepped == pending:
+                break
+            pending = self._nonzero(stepped, cancel)
+        return pending
+
+    def _peel(self, pending: list[sp.Expr], cancel: bool) -> list[sp.Expr]:
+        """The forward nodes' definitions, the latest node first, one node a step: both
+        sides are then written in the same, earlier nodes."""
+        for _ in range(PEEL):
+            if not pending:
+                break
+            self._clock()
+            ranks = [self.rank[s] for d in pending for s in d.free_symbols if s in self.rank]
+            if not ranks:
+                break
+            node = self.lf.nodes[max(ranks)]
+            subs = dict(zip(entries_of(self.lf.value[node]), entries_of(self.lf.local[node])))
+            pending = self._nonzero([d.xreplace(subs) for d in pending], cancel)
+        return pending
+
+    def _nonzero(self, differences: list[sp.Expr], cancel: bool) -> list[sp.Expr]:
+        """The differences not shown zero as they are, nor with the local definitions that
+        occur written back as their symbols."""
+        return [
+            d
+            for d in differences
+            if not (self._zero(d, cancel) or self._zero(d.xreplace(self.reverse), cancel))
+        ]
 
     def _zero(self, d: sp.Expr, cancel: bool) -> bool:
         self._clock()

@@ -151,6 +151,10 @@ def let_form(f: sp.Basic, instance: Instance, targets: set[sp.Basic]) -> LetForm
             fresh = sp.Dummy(f"v{k}", real=True)
             holder = fresh
         value[node], local[node], stand[node] = fresh, defined, holder
+        if isinstance(node, (sp.MatMul, sp.MatAdd, sp.HadamardProduct)):
+            # the engine's tidying flattens c·(A·B) to c·A·B and A + A to 2·A inside a
+            # scalar node it writes out (norm, det); both spellings stand for the node
+            stand.setdefault(node.doit(deep=False), holder)
         if any(s in dependent_symbols for s in _free(defined)):
             depends.add(node)
             dependent_symbols.update(entries_of(fresh))

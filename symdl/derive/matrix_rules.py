@@ -85,6 +85,7 @@ class Sweep:
     back: Mapping[sp.Basic, sp.Basic]  # placeholder → the forward node it stands for
     names: Mapping[sp.Basic, sp.Basic] = field(default_factory=dict)
     memo: dict[sp.Basic, sp.Basic] = field(default_factory=dict, compare=False, repr=False)
+    pushed: dict[sp.Basic, sp.Basic] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def gradients(self) -> dict[str, sp.Basic]:
@@ -96,10 +97,27 @@ class Sweep:
         if resolved is e:
             return e
         # a held product that was transposed: (x.T @ A).T is A.T @ x
-        return resolved.replace(
-            lambda n: isinstance(n, sp.Transpose) and isinstance(n.arg, (sp.MatMul, sp.Transpose)),
-            lambda n: Tidy().transpose(n.arg),
-        )
+        return self._untransposed(resolved)
+
+    def _untransposed(self, e: sp.Basic) -> sp.Basic:
+        """``e`` with every transposed product or transpose pushed inward, bottom-up.
+
+        SymPy's ``replace`` walks the written-out gradient as a tree, visiting a subtree
+        once for every path to it (quadratic in depth for an MLP, where each layer's
+        adjoint reuses the layer above); this visits each distinct subexpression once.
+        """
+        hit = self.pushed.get(e)
+        if hit is not None:
+            return hit
+        new = e
+        if e.args and not isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            args = tuple(self._untransposed(a) for a in e.args)
+            if args != e.args:
+                new = e.func(*args)
+            if isinstance(new, sp.Transpose) and isinstance(new.arg, (sp.MatMul, sp.Transpose)):
+                new = Tidy().transpose(new.arg)
+        self.pushed[e] = new
+        return new
 
     def _substitute(self, e: sp.Basic) -> sp.Basic:
         mapping = {h: self._full(h) for h in e.atoms(sp.MatrixSymbol) if h in self.back}

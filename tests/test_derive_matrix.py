@@ -5,6 +5,7 @@ expressions whose engine gradient equals the entrywise gradient."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -124,6 +125,31 @@ def test_latex_and_numpy_come_from_the_same_result():
 def test_generated_code_computes_shared_parts_once():
     g = matrix_gradient(MLP_TEXT, "W1,b1,W2,b2,W3,b3", shapes=MLP, check=False)
     assert g.code.source.count("np.tanh(") == 2  # one per layer, reused by every gradient
+
+
+def test_generated_code_releases_each_intermediate_after_its_last_use():
+    # keeping every layer alive to the end cost 13% against hand-written backprop
+    g = matrix_gradient(MLP_TEXT, "W1,b1,W2,b2,W3,b3", shapes=MLP, check=False)
+    lines = [line.strip() for line in g.code.source.splitlines()]
+    for name in ("z1", "a1", "dz1"):
+        assigned = lines.index(next(s for s in lines if s.startswith(f"{name} = ")))
+        released = lines.index(f"del {name}")
+        reads = re.compile(rf"=.*\b{name}\b")
+        used = [i for i, s in enumerate(lines) if i != assigned and reads.search(s)]
+        assert assigned < released and max(used) < released
+    assert not any(s.startswith(("del grad_", "del W", "del x", "del y")) for s in lines)
+    # the source, run as Python, gives what the callable gives
+    rng = np.random.default_rng(1)
+    sizes = {"n": 3, "h": 4, "m": 2}
+    args = {}
+    for name, shape in MLP.items():
+        dims = [sizes.get(d.strip()) or int(d) for d in shape.split("x")]
+        args[name] = rng.normal(size=(dims[0], dims[1] if len(dims) > 1 else 1))
+    namespace = {"np": np}
+    exec(compile(g.code.source, "<symdl-generated>", "exec"), namespace)  # symdl's own text
+    from_source, from_callable = namespace["grad"](**args), g.code(**args)
+    for w in from_callable:
+        np.testing.assert_array_equal(from_source[w], from_callable[w])
 
 
 ATTENTION = {"Q": "n x k", "K": "n x k", "V": "n x k"}

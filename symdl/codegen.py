@@ -13,6 +13,7 @@ continuations, which are accurate at the moderate points where derivatives are c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -367,7 +368,8 @@ class _Compiler:
         is_mat = [isinstance(a, (sp.MatrixExpr, sp.MatrixBase)) for a in args]
         text = codes[0][0]
         for (s, _), mat, prev in zip(codes[1:], is_mat[1:], is_mat):
-            text += f" @ {s}" if mat and prev else f"*{s}"
+            # A @ (B*C) is not A @ B*C, which Python reads as (A @ B)*C
+            text += f" @ {_operand(s)}" if mat and prev else f"*{s}"
         fns = [f for _, f in codes]
 
         def run(env: Env) -> Any:
@@ -382,6 +384,7 @@ class _Compiler:
 
     def _pow(self, base: sp.Basic, exp: sp.Basic) -> Code:
         b, fb = self.code(base)
+        b = _operand(b)  # (a*b)**2, 1/(m*n): a bare product would bind only its last factor
         if exp == sp.S.Half:
             return f"np.sqrt({b})", lambda env: np.sqrt(fb(env))
         if exp == -1:
@@ -465,3 +468,18 @@ class _Compiler:
             "!=": np.not_equal,
         }[op]
         return f"{ls} {op} {rs}", lambda env: compare(lf(env), rf(env))
+
+
+def _operand(text: str) -> str:
+    """``text`` ready to be an operand of ``@`` or ``**``: parenthesized unless it is a
+    name, a number, a call, an attribute or already one parenthesized group."""
+    plain = re.sub(r"(\d)e[-+](\d)", r"\1e\2", text)  # 1e-05 is one number
+    depth = 0
+    for ch in plain:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and ch in "+-*/@ ":
+            return f"({text})"
+    return text

@@ -100,3 +100,25 @@ def test_missing_argument_is_a_clear_error():
 def test_unknown_node_is_unsupported():
     with pytest.raises(UnsupportedError):
         numpy_function(sp.gamma(sp.Symbol("a")), ["a"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sum(A @ (B * C))",  # printed A @ B*C, which Python reads as (A @ B)*C
+        "sum((A * B)**2)",  # printed A*B**2
+        "sum(2 * A.T @ (sigmoid(B) * (1 - sigmoid(B))))",
+        "sum(-A @ B)",
+        "sum((-A)**2 @ B)",
+        "sum(A @ (B / C))",
+    ],
+)
+def test_printed_source_means_what_the_callable_computes(text):
+    from symdl.derive.layers.source import compile_function
+
+    expr = parse(text, shapes={"A": "3 x 3", "B": "3 x 3", "C": "3 x 3"})
+    fn = numpy_function(expr, ["A", "B", "C"])
+    rng = np.random.default_rng(0)
+    A, B, C = (rng.uniform(0.5, 1.5, size=(3, 3)) for _ in range(3))
+    printed = compile_function(fn.source, "f")  # symdl's own text, as shown to users
+    np.testing.assert_allclose(printed(A, B, C), fn(A, B, C), rtol=1e-14)

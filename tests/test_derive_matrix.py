@@ -145,11 +145,10 @@ def test_generated_code_releases_each_intermediate_after_its_last_use():
     for name, shape in MLP.items():
         dims = [sizes.get(d.strip()) or int(d) for d in shape.split("x")]
         args[name] = rng.normal(size=(dims[0], dims[1] if len(dims) > 1 else 1))
-    namespace = {"np": np}
-    exec(compile(g.code.source, "<symdl-generated>", "exec"), namespace)  # symdl's own text
-    from_source, from_callable = namespace["grad"](**args), g.code(**args)
-    for w in from_callable:
-        np.testing.assert_array_equal(from_source[w], from_callable[w])
+    # the callable runs the source text; the steps' own closures give the same arrays
+    from_source, from_closures = g.code(**args), g.code.stepwise(**args)
+    for w in from_closures:
+        np.testing.assert_array_equal(from_source[w], from_closures[w])
 
 
 ATTENTION = {"Q": "n x k", "K": "n x k", "V": "n x k"}
@@ -505,3 +504,28 @@ def test_the_engine_gradient_of_a_one_by_one_product_passes_symdl_check(f, wrt, 
     g = matrix_gradient(f, wrt, shapes={"W": "2 x 1", "u": "2", "x": "2"}, check=False)
     code = main(["check", f, "--wrt", wrt, "--claim", g.gradient_text(wrt), *ONE_COLUMN])
     assert code == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("f", "shapes"),
+    [
+        ("sum(C * mean(A, axis=1))", {"A": "n x m", "C": "n"}),
+        ("mean((W @ x - y)**2)", {"W": "m x n", "x": "n", "y": "m"}),
+        ("sum(A) / n + mean(A)", {"A": "n x m"}),
+    ],
+)
+def test_source_text_reads_a_dimension_used_as_a_number_from_the_arguments(f, shapes):
+    # the printed code once folded 1/m into the text as 1/997 (a stand-in size), so the
+    # source users copy was wrong while the closures were right; the callable now runs the
+    # source itself, and both agree with the closures at sizes unlike any stand-in
+    wrt = sorted(shapes)[0]
+    g = matrix_gradient(f, wrt, shapes=shapes, check=False)
+    assert "0.00100" not in g.code.source
+    rng = np.random.default_rng(0)
+    sizes = {"n": 2, "m": 3}
+    args = {}
+    for name, shape in shapes.items():
+        dims = [sizes[d.strip()] for d in shape.split("x")]
+        args[name] = rng.normal(size=(dims[0], dims[1] if len(dims) > 1 else 1))
+    from_source, from_closures = g.code(**args), g.code.stepwise(**args)
+    np.testing.assert_allclose(from_source[wrt], from_closures[wrt], rtol=1e-14)

@@ -6,10 +6,13 @@ variable name. Each intermediate is released right after its last use (``del z1`
 source): keeping every layer's arrays alive to the end made the allocator map fresh pages
 for each new temporary, 13% slower than a hand-written backprop at width 256.
 
-Each line is compiled by :func:`symdl.codegen.numpy_function`, so the
-stable primitives (``softmax``, ``special.expit``, ``slogdet``, shifted log-sum-exp) are
-the same as everywhere else in symdl. Symbolic dimensions are read off the arguments'
-shapes when the function is called; the source text names them (``n = W.shape[1]``).
+The callable runs exactly the source text (symdl's own, compiled by
+:func:`symdl.derive.layers.source.compile_function`); :meth:`GradientCode.stepwise` runs
+the same steps through :func:`symdl.codegen.numpy_function`'s closures instead. Each
+line is printed by :func:`symdl.codegen.numpy_function`, so the stable primitives
+(``softmax``, ``special.expit``, ``slogdet``, shifted log-sum-exp) are the same as
+everywhere else in symdl. Symbolic dimensions are read off the arguments' shapes when
+the function is called; the source text names them (``n = W.shape[1]``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symdl.codegen import NumpyFunction, numpy_function
+from symdl.codegen import numpy_function
+from symdl.derive.layers.source import compile_function
+from symdl.nodes import FilledLike
 from symdl.shapes import Shape
 
 __all__ = ["GradientCode", "gradient_code", "integer_sizes"]
@@ -31,6 +36,8 @@ __all__ = ["GradientCode", "gradient_code", "integer_sizes"]
 # replaced by the dimension's name afterwards (no other literal in generated code has
 # these values: codegen prints floats with a decimal point).
 _SENTINELS = (997, 991, 983, 977, 971, 967, 953, 947, 941, 937)
+# Nodes whose arguments are their shape (a dimension there stays a dimension).
+_SHAPED = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity, FilledLike)
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,7 @@ class GradientCode:
     shapes: Mapping[str, Shape]
     source: str
     releases: tuple[tuple[str, ...], ...] = ()  # after step k, the names last used there
-    _compiled: dict[tuple[int, ...], list[tuple[str, NumpyFunction]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _compiled: dict[tuple[()], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         env: dict[str, Any] = dict(zip(self.names, args))
@@ -53,23 +58,24 @@ class GradientCode:
         missing = [n for n in self.names if n not in env]
         if missing:
             raise TypeError(f"missing values for {', '.join(missing)}")
+        _sizes(self.shapes, env)  # every argument's shape agrees with the declared one
+        run = self._compiled.get(())
+        if run is None:
+            name = re.match(r"def (\w+)\(", self.source)[1]  # type: ignore[index]
+            run = self._compiled[()] = compile_function(self.source, name)
+        return run(*(env[n] for n in self.names))  # type: ignore[no-any-return]
+
+    def stepwise(self, **env: Any) -> dict[str, np.ndarray]:
+        """The same gradients from each step's closure (:func:`symdl.codegen.numpy_function`),
+        not from the source text: an independent compilation of the same expressions."""
         sizes = _sizes(self.shapes, env)
-        key = tuple(sizes[d] for d in sorted(sizes, key=str))
-        steps = self._compiled.get(key)
-        if steps is None:
-            steps = [
-                (
-                    name,
-                    numpy_function(expr.xreplace(sizes), _inputs(expr), sizes=integer_sizes(sizes)),
-                )
-                for name, expr in self.steps
-            ]
-            self._compiled[key] = steps
-        for k, (name, fn) in enumerate(steps):
-            env[name] = fn.fn(env)
+        scope: dict[str, Any] = {**env, **{d.name: size for d, size in sizes.items()}}
+        for k, (name, expr) in enumerate(self.steps):
+            fn = numpy_function(expr.xreplace(sizes), _inputs(expr), sizes=integer_sizes(sizes))
+            scope[name] = fn.fn(scope)
             for done in self.releases[k] if k < len(self.releases) else ():
-                del env[done]
-        return {w: env[f"grad_{w}"] for w in self.outputs}
+                del scope[done]
+        return {w: scope[f"grad_{w}"] for w in self.outputs}
 
 
 def gradient_code(
@@ -82,8 +88,14 @@ def gradient_code(
 ) -> GradientCode:
     """Compile the named ``definitions`` and ``gradients`` into one :class:`GradientCode`."""
     outputs = tuple(gradients)
-    steps = [*definitions, *[(f"grad_{w}", g) for w, g in gradients.items()]]
     dims = sorted({d for s in shapes.values() for d in s if isinstance(d, sp.Symbol)}, key=str)
+    # a dimension used as a number (1/m from a mean) is read from the arguments as a
+    # scalar: printed with a stand-in size it was folded into the text as 1/997
+    lifted = {d: sp.Symbol(d.name, positive=True) for d in dims}
+    steps = [
+        (target, _lift(expr, lifted))
+        for target, expr in [*definitions, *[(f"grad_{w}", g) for w, g in gradients.items()]]
+    ]
     stand_in = {d: _SENTINELS[i] for i, d in enumerate(dims[: len(_SENTINELS)])}
     lines = [f"def {name}({', '.join(names)}):"]
     body: list[str] = []
@@ -93,7 +105,7 @@ def gradient_code(
         for d, value in stand_in.items():
             text = re.sub(rf"\b{value}\b", d.name, text)
         body.append(f"    {target} = {text}")
-    releases = _releases(steps, set(names))
+    releases = _releases(steps, set(names) | {d.name for d in dims})
     used = {d for d in dims if any(re.search(rf"\b{d.name}\b", b) for b in body)}
     for d in sorted(used, key=str):
         where = _where(d, shapes)
@@ -106,6 +118,16 @@ def gradient_code(
     return GradientCode(
         tuple(names), outputs, tuple(steps), dict(shapes), "\n".join(lines), releases
     )
+
+
+def _lift(e: sp.Basic, lifted: Mapping[sp.Basic, sp.Symbol]) -> sp.Basic:
+    """``e`` with each dimension that occurs as a number (not in a shape) a scalar symbol."""
+    if e in lifted:
+        return lifted[e]
+    if not e.args or isinstance(e, (sp.MatrixSymbol, *_SHAPED)):
+        return e
+    args = tuple(_lift(a, lifted) for a in e.args)
+    return e if args == e.args else e.func(*args)
 
 
 def _releases(

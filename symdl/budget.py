@@ -18,6 +18,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any, TypeVar
 
 from symdl.errors import BudgetExceeded, SymdlError
@@ -119,7 +120,13 @@ def deadline(seconds: float) -> Iterator[None]:
         return
     start = time.monotonic()
 
-    def expire(signum: int, frame: object) -> None:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        if _in_callback(frame):
+            # an exception raised in a weakref or gc callback is printed and dropped
+            # ("Exception ignored in ..."), and the work would run on unbounded: ask again
+            # as soon as the callback has returned
+            signal.setitimer(signal.ITIMER_REAL, 1e-3)
+            return
         # again in a second, should the code inside catch this one and carry on
         signal.setitimer(signal.ITIMER_REAL, 1.0)
         raise BudgetExceeded(f"symbolic work did not finish within {seconds:g} s")
@@ -133,3 +140,16 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
         if earlier:
             signal.setitimer(signal.ITIMER_REAL, max(earlier - (time.monotonic() - start), 1e-3))
+
+
+# Code that the interpreter runs as a callback, where a raised exception cannot propagate.
+_CALLBACK_FILES = ("weakref.py", "_weakrefset.py")
+_CALLBACK_NAMES = frozenset({"__del__", "gc_callback", "_remove", "remove", "callback"})
+
+
+def _in_callback(frame: FrameType | None) -> bool:
+    """Whether the interrupted frame is a weakref/gc callback or a finaliser."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    return code.co_name in _CALLBACK_NAMES or code.co_filename.endswith(_CALLBACK_FILES)

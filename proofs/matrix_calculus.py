@@ -1,7 +1,8 @@
 """Gradients in matrix notation, derived by the matrix engine and proved for every size.
 
-Each proof derives the gradient with the reverse-mode engine (checked entrywise and by
-finite differences of its generated code before it is called proved) and checks the
+Each proof derives the gradient with the reverse-mode engine (proved at two concrete sizes
+by induction over the reverse sweep, and checked by finite differences of its generated
+code, before it is called proved) and checks the
 textbook form with ``check_derivative``, where the engine shows the claim equal to its
 gradient for every value of the symbolic dimensions.
 """

@@ -42,7 +42,15 @@ class Instance:
     scalars: Mapping[str, sp.Symbol] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, scope: Scope, sizes: Mapping[sp.Symbol, int], names: set[str]) -> Instance:
+    def build(
+        cls,
+        scope: Scope,
+        sizes: Mapping[sp.Symbol, int],
+        names: set[str],
+        *,
+        max_entries: int = MAX_ENTRIES,
+    ) -> Instance:
+        """Entry symbols for ``names`` at ``sizes``; at most ``max_entries`` in all."""
         entries: dict[str, sp.ImmutableMatrix] = {}
         total = 0
         for name in sorted(names):
@@ -51,9 +59,9 @@ class Instance:
                 continue
             rows, cols = (_concrete(d, sizes) for d in shape)
             total += rows * cols
-            if total > MAX_ENTRIES:
+            if total > max_entries:
                 raise UnsupportedError(
-                    f"expanding the matrices entry by entry needs more than {MAX_ENTRIES} "
+                    f"expanding the matrices entry by entry needs more than {max_entries} "
                     "symbols; declare symbolic dimensions (e.g. W=n x n) so that symdl "
                     "checks at small sizes"
                 )

@@ -150,8 +150,7 @@ class Entrywise(ElementwiseApplyFunction):  # type: ignore[misc]
     """
 
     def __new__(cls, function, expr):  # type: ignore[no-untyped-def]
-        expr = sp.sympify(expr)
-        if not getattr(expr, "is_Matrix", False):
+        if not isinstance(expr, sp.Basic) or not getattr(expr, "is_Matrix", False):
             raise ValueError(f"Entrywise: {expr} must be a matrix expression")
         if not isinstance(function, sp.Lambda):
             d = sp.Dummy("d")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -191,7 +192,11 @@ def _exact(v: object) -> sp.Expr:
         return sp.Rational(repr(v)) if math.isfinite(v) else sp.nan  # 0.1 → 1/10
     if isinstance(v, str):  # text goes through the whitelist parser, never sympify
         raise TypeError(f"a number or a SymPy expression, not the text {v!r}")
-    return sp.sympify(v)
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return sp.Integer(int(v))
+    if isinstance(v, sp.Expr):
+        return v
+    raise TypeError(f"a number or a SymPy expression, not {type(v).__name__}")
 
 
 def sup_error(

@@ -31,7 +31,7 @@ import sympy as sp
 
 from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children
 from symdl.errors import UnsupportedError
-from symdl.explicit import Instance, _entry_symbol
+from symdl.explicit import Instance
 from symdl.ops import is_array
 from symdl.shapes import Scope
 
@@ -171,26 +171,7 @@ def let_instances(scope: Scope, names: set[str]) -> list[Instance]:
     out = []
     for start in starts:
         sizes = {d: start + k for k, d in enumerate(dims)}
-        entries: dict[str, sp.ImmutableMatrix] = {}
-        total = 0
-        for name in sorted(names):
-            shape = scope.shape(name)
-            if not shape:
-                continue
-            rows, cols = (int(d) if d not in sizes else sizes[d] for d in shape)
-            total += rows * cols
-            if total > MAX_LET_ENTRIES:
-                raise UnsupportedError(
-                    f"the variables have more than {MAX_LET_ENTRIES} entries at the smallest "
-                    "sizes; declare symbolic dimensions so that symdl checks at small sizes"
-                )
-            positive = scope.assume.get(name) == "positive"
-            entries[name] = sp.ImmutableMatrix(
-                rows,
-                cols,
-                lambda i, j, n=name, r=rows, c=cols, p=positive: _entry_symbol(n, i, j, r, c, p),
-            )
-        out.append(Instance(scope, sizes, entries))
+        out.append(Instance.build(scope, sizes, names, max_entries=MAX_LET_ENTRIES))
     return out
 
 

@@ -42,7 +42,7 @@ from symdl.shapes import Scope, Shape
 from symdl.unparse import to_text
 from symdl.verify.diagnose import diagnose
 from symdl.verify.precise import Evaluator, NotAdmissible
-from symdl.verify.report import Entry, Evidence, Report
+from symdl.verify.report import Entry, Evidence, Report, worst_entries
 
 __all__ = ["LayerProblem", "LayerSpec", "Outcome"]
 
@@ -381,19 +381,7 @@ class LayerProblem:
         if outcome.claimed is not None and outcome.true is not None:
             c, t = outcome.claimed, outcome.true
             if c.shape == t.shape:
-                err = np.abs(c - t)
-                order = sorted(np.ndindex(err.shape), key=lambda i: -err[i])[:5]
-                entries = [
-                    Entry(
-                        tuple(int(j) for j in i),
-                        float(c[i]),
-                        float(t[i]),
-                        float(err[i]),
-                        float(err[i] / max(abs(c[i]), abs(t[i]), 1e-300)),
-                        outcome.tolerance,
-                    )
-                    for i in order
-                ]
+                entries = worst_entries(c, t, outcome.tolerance)
                 if outcome.part.startswith("gradient"):
                     wrt = outcome.part.removeprefix("gradient of ")
                     points = [values, *(v for v, _ in extra)]

@@ -25,7 +25,7 @@ import numpy as np
 from symdl.derive.layers.base import Block, Shape
 from symdl.derive.layers.check import block_function, block_wiring
 from symdl.verify.diagnose import diagnose
-from symdl.verify.report import Entry, Evidence, Report
+from symdl.verify.report import Entry, Evidence, Report, worst_entries
 
 __all__ = ["BlockOutcome", "BlockProblem", "block_report"]
 
@@ -158,19 +158,7 @@ def block_report(
     entries: list[Entry] = []
     c, t = outcome.claimed, outcome.true
     if c is not None and t is not None and c.shape == t.shape:
-        err = np.abs(c - t)
-        order = sorted(np.ndindex(err.shape), key=lambda i: -err[i])[:5]
-        entries = [
-            Entry(
-                tuple(int(j) for j in i),
-                float(c[i]),
-                float(t[i]),
-                float(err[i]),
-                float(err[i] / max(abs(c[i]), abs(t[i]), 1e-300)),
-                atol + rtol * float(np.max(np.abs(t))),
-            )
-            for i in order
-        ]
+        entries = worst_entries(c, t, atol + rtol * float(np.max(np.abs(t))))
     if outcome.part.startswith("gradient of "):
         name = outcome.part.removeprefix("gradient of ")
         diagnosis += _block_diagnosis(problem, found, name, forward, backward, rtol, seed)

@@ -6,7 +6,9 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Entry", "Evidence", "Kink", "Report", "Verdict"]
+import numpy as np
+
+__all__ = ["Entry", "Evidence", "Kink", "Report", "Verdict", "worst_entries"]
 
 Verdict = Literal["proved", "verified", "refuted", "undecided"]
 VERDICTS: tuple[Verdict, ...] = ("proved", "verified", "refuted", "undecided")
@@ -36,6 +38,23 @@ class Entry:
     rel_error: float
     tolerance: float  # absolute, comparable with abs_error
     point: int = 0  # which sample point (0-based)
+
+
+def worst_entries(claimed: Any, true: Any, tolerance: float, *, count: int = 5) -> list[Entry]:
+    """The ``count`` entries where two same-shaped arrays differ most, largest first."""
+    err = np.abs(claimed - true)
+    order = sorted(np.ndindex(err.shape), key=lambda i: -err[i])[:count]
+    return [
+        Entry(
+            tuple(int(j) for j in i),
+            float(claimed[i]),
+            float(true[i]),
+            float(err[i]),
+            float(err[i] / max(abs(claimed[i]), abs(true[i]), 1e-300)),
+            tolerance,
+        )
+        for i in order
+    ]
 
 
 @dataclass(frozen=True)

@@ -707,3 +707,33 @@ def test_real_and_imaginary_parts_that_sympy_diff_writes_are_evaluated():
     assert right.verdict in ("proved", "verified")
     assert all(e.outcome != "inconclusive" for e in right.evidence)
     assert check_identity(2 * true, derivative, points=4, timeout=10.0).verdict == "refuted"
+
+
+_x = sp.Symbol("x", real=True)
+
+
+def test_kinks_excluded_proves_derivatives_that_differ_only_at_the_kink():
+    # SymPy's d/dx max(x, 0) is heaviside(x) with heaviside(0) = 1/2; a rule may write 0
+    sympys = sp.diff(sp.Max(_x, 0), _x)
+    claim = sp.Heaviside(_x, 0)
+    everywhere = check_identity(sympys, claim, points=4, timeout=20.0)
+    assert everywhere.verdict == "verified"  # true off the kink, false at it: no proof
+    off = check_identity(sympys, claim, points=4, timeout=20.0, kinks="excluded")
+    assert off.verdict == "proved" and off.method == "symbolic, away from kinks"
+    assert any("nothing is claimed at the kinks" in n for n in off.notes)
+    assert "away from the kinks" in str(off)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [sp.Heaviside(-_x), 2 * sp.Heaviside(_x), sp.Heaviside(_x - 1), -sp.Heaviside(_x)],
+    ids=str,
+)
+def test_kinks_excluded_still_refutes_wrong_derivatives(claim):
+    report = check_identity(sp.diff(sp.Max(_x, 0), _x), claim, points=4, kinks="excluded")
+    assert report.verdict == "refuted", report
+
+
+def test_kinks_must_be_included_or_excluded():
+    with pytest.raises(ValueError, match="kinks"):
+        check_identity("abs(x)", "x", kinks="ignored")  # type: ignore[arg-type]

@@ -82,3 +82,62 @@ def test_too_many_cases_give_up():
     assert 3 ** len(syms) > MAX_CASES
     d = sum(sp.Abs(s) * sp.sign(s) - s for s in syms)
     assert zero_by_cases(d) is None
+
+
+# -- away from the kinks -------------------------------------------------------------------
+
+# true wherever no argument is 0, false at a kink (or proved everywhere anyway)
+OFF_KINKS_TRUE = [
+    (sp.Heaviside(x, 0), sp.Heaviside(x)),  # two conventions for the value at 0
+    (sp.sign(x) ** 2, 1),
+    (sp.Heaviside(x, 0) + sp.Heaviside(-x, 0), 1),
+    (sp.Heaviside(x - y) * sp.Heaviside(y - x), 0),
+    # a combination that cannot occur: 2x < 0 where x > 0
+    (sp.Heaviside(x) * sp.Heaviside(2 * x), sp.Heaviside(x, 0)),
+    (sp.Heaviside(x) * sp.Heaviside(x + 1), sp.Heaviside(x, 1)),
+    # SymPy's derivative of max(x, 0, 2x) against the pairwise rule's
+    (
+        sp.Heaviside(x - sp.Max(0, 2 * x)) + 2 * sp.Heaviside(2 * x - sp.Max(0, x)),
+        (sp.Heaviside(-x) + 2 * sp.Heaviside(x)) * sp.Heaviside(sp.Max(x, 2 * x)),
+    ),
+]
+
+# wrong on a whole region, so wrong away from the kinks too
+OFF_KINKS_WRONG = [
+    (sp.Abs(x), x),
+    (sp.Abs(x) * sp.sign(x), -x),  # sign flipped
+    (sp.Heaviside(x), sp.Heaviside(-x)),  # the cases swapped
+    (sp.Max(x, y), x),
+    (2 * sp.Heaviside(x, 0), sp.Heaviside(x)),  # off by a factor
+    (sp.Heaviside(x) * sp.Heaviside(x - 1), sp.Heaviside(x)),  # wrong for 0 < x < 1
+    (sp.Abs(x + 1), x + 1),  # the linear substitution keeps x < -1
+    (sp.Heaviside(x) * x, sp.Heaviside(x - 1) * x),
+]
+
+
+@pytest.mark.parametrize(("lhs", "rhs"), OFF_KINKS_TRUE, ids=str)
+def test_identities_true_off_the_kinks_are_proved_there_only(lhs, rhs):
+    method = zero_by_cases(lhs - rhs, kinks=False)
+    assert method is not None
+    assert method.startswith("sign cases away from kinks")
+    assert zero_by_cases(lhs - rhs) is None  # not at the kinks
+    outcome = decide_zero([lhs - rhs], timeout=20.0, kinks=False)
+    assert outcome.zero is True and "away from kinks" in outcome.method
+    assert decide_zero([lhs - rhs], timeout=20.0).zero is not True
+
+
+@pytest.mark.parametrize(("lhs", "rhs"), OFF_KINKS_WRONG, ids=str)
+def test_identities_wrong_on_a_region_are_never_proved_off_the_kinks(lhs, rhs):
+    assert zero_by_cases(lhs - rhs, kinks=False) is None
+    assert decide_zero([lhs - rhs], timeout=20.0, kinks=False).zero is not True
+
+
+def test_an_argument_identically_zero_keeps_its_zero_case():
+    # a = sin²x + cos²x − 1 is 0 everywhere: leaving out "a = 0" would leave out every x
+    a = sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1
+    d = sp.Heaviside(a) - sp.Heaviside(a) ** 2  # 0 where a ≠ 0, 1/4 where a = 0
+    assert zero_by_cases(d, kinks=False) is None
+
+
+def test_excluding_kinks_leaves_identities_true_everywhere_proved():
+    assert decide_zero([sp.Abs(x) * sp.sign(x) - x], timeout=20.0, kinks=False).zero is True

@@ -101,7 +101,7 @@ def test_a_residual_the_pipe_cannot_carry_is_the_difference_itself(children, mon
     # (with the unreduced difference), not "ran out of budget"
     gelu = parse("gelu(x)")
     assert symbolic_module._sendable(gelu) is None
-    monkeypatch.setattr(symbolic_module, "_reduce", lambda d, t, seconds: (False, gelu, "s"))
+    monkeypatch.setattr(symbolic_module, "_reduce", lambda d, t, seconds, kinks: (False, gelu, "s"))
     d = gelu - parse("swish(x)")
     outcome = decide_zero([d], timeout=20.0)
     assert outcome.zero is False and outcome.residuals == (d,)

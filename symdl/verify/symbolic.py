@@ -135,7 +135,7 @@ def _in_process(d: sp.Basic) -> tuple[str | None, tuple[str, ...]]:
 
 
 def _reduce(
-    d: sp.Basic, tried: tuple[str, ...] = (), *, seconds: float = 5.0
+    d: sp.Basic, tried: tuple[str, ...] = (), *, seconds: float = 5.0, kinks: bool = True
 ) -> tuple[bool, sp.Basic, str]:
     if d == 0:
         return True, sp.S.Zero, "structural"
@@ -147,7 +147,7 @@ def _reduce(
         ("simplify", sp.simplify),
     ):
         if name == "simplify":  # cheap sign cases before simplify
-            cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False)
+            cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False, kinks=kinks)
             if cases is not None:
                 return True, sp.S.Zero, cases
         if name in tried:
@@ -158,7 +158,7 @@ def _reduce(
     r = _attempt(lambda e: sp.simplify(elementary(e)), d)
     if r == 0:
         return True, r, "simplify in exponentials"
-    cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start))
+    cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start), kinks=kinks)
     if cases is not None:
         return True, sp.S.Zero, cases
     return False, r, "simplify"
@@ -184,22 +184,26 @@ def _sendable(r: sp.Basic) -> sp.Basic | None:
 
 
 def _reduce_all(
-    diffs: Sequence[sp.Basic], tried: Sequence[tuple[str, ...]], timeout: float
+    diffs: Sequence[sp.Basic], tried: Sequence[tuple[str, ...]], timeout: float, kinks: bool
 ) -> list[tuple[bool, sp.Basic | None, str]]:
     end = time.monotonic() + 0.9 * timeout  # the sign cases stop before the budget does
     out = []
     for d, t in zip(diffs, tried):
-        zero, r, method = _reduce(d, t, seconds=end - time.monotonic())
+        zero, r, method = _reduce(d, t, seconds=end - time.monotonic(), kinks=kinks)
         out.append((zero, _sendable(r), method))
     return out
 
 
-def decide_zero(diffs: Sequence[sp.Basic], *, timeout: float) -> SymbolicOutcome:
-    """Try to show every expression in ``diffs`` is identically zero."""
+def decide_zero(
+    diffs: Sequence[sp.Basic], *, timeout: float, kinks: bool = True
+) -> SymbolicOutcome:
+    """Try to show every expression in ``diffs`` is identically zero; with ``kinks=False``,
+    zero wherever no argument of ``|·|``, ``sign``, ``max``, ``min`` or ``heaviside`` is
+    (:func:`~symdl.verify.sign_cases.zero_by_cases`; the method then says so)."""
     diffs = list(diffs)
     if all(d == 0 for d in diffs):
         return SymbolicOutcome(True, (), "structural")
-    key = tuple(diffs)
+    key = (*diffs, sp.true if kinks else sp.false)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
@@ -220,6 +224,7 @@ def decide_zero(diffs: Sequence[sp.Basic], *, timeout: float) -> SymbolicOutcome
             [diffs[i] for i in todo],
             [attempts[i][1] for i in todo],
             timeout,
+            kinks,
             timeout=timeout,
         )
     except BudgetExceeded as err:

@@ -90,13 +90,16 @@ def rejudge(path: Path) -> Path:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line being written as we read
-            if record.get("type") == "draw" and record["kind"] in ("smooth", "kinked"):
-                if not str(record["final"]).startswith("proved"):
-                    f = parse(str(record["text"]))
-                    result = derive(f, "x", simplify=False).result
-                    record["earlier final"] = record["final"]
-                    record["final"] = final_verdict(f, result, str(record["kind"]))
-                    record["ok"] = _ok(record)
+            if (
+                record.get("type") == "draw"
+                and record["kind"] in ("smooth", "kinked")
+                and not str(record["final"]).startswith("proved")
+            ):
+                f = parse(str(record["text"]))
+                result = derive(f, "x", simplify=False).result
+                record["earlier final"] = record["final"]
+                record["final"] = final_verdict(f, result, str(record["kind"]))
+                record["ok"] = _ok(record)
             sink.write(json.dumps(record, default=str) + "\n")
             sink.flush()
     return out

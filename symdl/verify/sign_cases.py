@@ -176,9 +176,7 @@ def _expanded_arguments(e: sp.Basic) -> sp.Basic:
             return type(n)(b, 0)
         return n.func(b, *n.args[1:])
 
-    return e.replace(
-        lambda n: isinstance(n, _KINKY) and not _argument(n).has(*_KINKY), expanded
-    )
+    return e.replace(lambda n: isinstance(n, _KINKY) and not _argument(n).has(*_KINKY), expanded)
 
 
 #: What the enclosing cases decided: arguments (written in the current variables) and

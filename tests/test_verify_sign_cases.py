@@ -31,6 +31,8 @@ TRUE = [
     (P((x, x <= H), (0, True)), P((sp.Min(H, x), x <= H), (0, True))),
     (P((x, x > sp.sin(y)), (0, True)), P((sp.Max(sp.sin(y), x), x > sp.sin(y)), (0, True))),
     (parse("softsign(x)") * (1 + sp.Abs(x)), x),  # a catalogue function, written out
+    (sp.Heaviside(sp.erfc(x) + 3), 1),  # positive everywhere: one case
+    (sp.Heaviside((x + 4) ** 2 - x), 1),  # a polynomial without a real root
 ]
 
 WRONG = [
@@ -88,6 +90,9 @@ def test_too_many_cases_give_up():
 
 # true wherever no argument is 0, false at a kink (or proved everywhere anyway)
 OFF_KINKS_TRUE = [
+    # cases that cannot occur, ruled out by what the enclosing cases decided
+    (sp.Heaviside(x) * sp.Heaviside(H - x) * sp.Heaviside(x**3 / (x + 1) - H), 0),
+    (sp.Heaviside(sp.cos(y)) * sp.Heaviside(x) * sp.Heaviside(-x - sp.cos(y)), 0),
     (sp.Heaviside(x, 0), sp.Heaviside(x)),  # two conventions for the value at 0
     (sp.sign(x) ** 2, 1),
     (sp.Heaviside(x, 0) + sp.Heaviside(-x, 0), 1),
@@ -112,6 +117,9 @@ OFF_KINKS_WRONG = [
     (sp.Heaviside(x) * sp.Heaviside(x - 1), sp.Heaviside(x)),  # wrong for 0 < x < 1
     (sp.Abs(x + 1), x + 1),  # the linear substitution keeps x < -1
     (sp.Heaviside(x) * x, sp.Heaviside(x - 1) * x),
+    (sp.Heaviside(x) * sp.Heaviside(x**2 - 1), sp.Heaviside(x)),  # wrong for 0 < x < 1
+    (sp.Heaviside(x) * sp.Heaviside(x**3 / (x + 1) - H), sp.Heaviside(x - H)),
+    (sp.Heaviside(sp.erfc(x) - 1), 1),  # erfc(x) < 1 for x > 0
 ]
 
 

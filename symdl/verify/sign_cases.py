@@ -36,8 +36,9 @@ import random
 import sympy as sp
 
 from symdl.budget import deadline
-from symdl.errors import BudgetExceeded, SymdlError
+from symdl.errors import BudgetExceeded
 from symdl.nodes import expand_catalog
+from symdl.verify.sign_region import Known, sign_on_region
 
 __all__ = ["MAX_CASES", "zero_by_cases"]
 
@@ -179,11 +180,6 @@ def _expanded_arguments(e: sp.Basic) -> sp.Basic:
     return e.replace(lambda n: isinstance(n, _KINKY) and not _argument(n).has(*_KINKY), expanded)
 
 
-#: What the enclosing cases decided: arguments (written in the current variables) and
-#: their signs.
-Known = tuple[tuple[sp.Expr, int], ...]
-
-
 def _split(
     e: sp.Basic, counter: _Counter, rng: random.Random, thorough: bool, known: Known = ()
 ) -> bool:
@@ -195,7 +191,7 @@ def _split(
             return False
         return _leaf_zero(e, rng, thorough)
     signs: tuple[int, ...] = (0, 1, -1)
-    settled = _sign_on_region(a, known)
+    settled = sign_on_region(a, known)
     if settled is not None:
         signs = (settled,)
     elif not counter.kinks and _nonzero_somewhere(a, rng, real=True):
@@ -226,71 +222,6 @@ def _leaf_zero(e: sp.Basic, rng: random.Random, thorough: bool) -> bool:
     if thorough:
         steps += [sp.simplify, lambda u: sp.simplify(elementary(u))]
     return any(step(e) == 0 for step in steps)
-
-
-def _sign_on_region(a: sp.Expr, known: Known) -> int | None:
-    """1, −1 or 0 if ``a`` has that sign throughout the region the enclosing cases describe.
-
-    An argument decided before (``a`` or ``−a``) has its sign. Otherwise every decided
-    argument inside ``a`` is written as a fresh variable of its sign — ``x + cos y`` where
-    ``cos y > 0`` becomes ``x + t`` with ``t > 0`` — which only enlarges the set of values
-    ``a`` may take, and the sign is settled by SymPy's assumptions or a rigorous interval
-    enclosure (:func:`symdl.verify.interval.enclose`) over each variable's whole range:
-    positive or negative for a case's variable, the real line otherwise. So ``erfc(x) + 3``
-    is positive, and ``x < −cos y`` where ``x > 0`` and ``cos y > 0`` cannot occur.
-    """
-    from symdl.verify.interval import enclose
-
-    for b, o in known:
-        if a == b:
-            return o
-        if a == -b:
-            return -o
-    stand_ins: dict[sp.Basic, sp.Basic] = {}
-    for b, o in known:
-        stand_ins[b] = sp.S.Zero if o == 0 else sp.Dummy(positive=o > 0, negative=o < 0)
-    general = a.xreplace(stand_ins) if stand_ins else a
-    if general.is_positive:
-        return 1
-    if general.is_negative:
-        return -1
-    polynomial = _polynomial_sign(general)
-    if polynomial is not None:
-        return polynomial
-    box = {
-        v: (0, "inf") if v.is_positive else ("-inf", 0) if v.is_negative else ("-inf", "inf")
-        for v in general.free_symbols
-    }
-    try:
-        lo, hi = enclose(expand_catalog(general), box)
-    except (SymdlError, ValueError, TypeError, ArithmeticError, ZeroDivisionError):
-        return None
-    if lo > 0:
-        return 1
-    if hi < 0:
-        return -1
-    return None
-
-
-def _polynomial_sign(a: sp.Expr) -> int | None:
-    """The sign of a polynomial in one variable with rational coefficients over the
-    variable's range, if it has no real root there (Sturm sequences, ``count_roots``)."""
-    if len(a.free_symbols) != 1:
-        return None
-    (v,) = a.free_symbols
-    try:
-        p = sp.Poly(a, v)
-    except sp.PolynomialError:
-        return None
-    if p.degree() < 1 or p.domain not in (sp.ZZ, sp.QQ):
-        return None
-    lo, hi, inside = (
-        (0, None, 1) if v.is_positive else (None, 0, -1) if v.is_negative else (None, None, 0)
-    )
-    if p.count_roots(lo, hi) != 0:  # the closed range: a root at 0 counts, conservatively
-        return None
-    value = p.eval(inside)
-    return 1 if value > 0 else -1
 
 
 def _sample(s: sp.Symbol, rng: random.Random) -> sp.Rational:

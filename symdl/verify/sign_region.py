@@ -1,0 +1,144 @@
+r"""The sign of an expression throughout a region that sign cases describe.
+
+A case of :mod:`symdl.verify.sign_cases` is a list of decided arguments and their signs,
+written in the current variables, some of which carry a sign themselves (a linear
+argument's case is written with a signed variable). :func:`sign_on_region` answers 1, −1
+or 0 only when that sign holds at *every* point of the region — otherwise None — so a
+case it rules out is empty and needs no proof. Each answer rests on one of:
+
+- an argument decided before: :math:`a = \pm b`, or :math:`a = \pm b + r` with :math:`r`
+  of the same sign as :math:`\pm b`;
+- SymPy's assumptions, after each decided argument inside :math:`a` is written as a fresh
+  variable of its sign (``x + cos y`` where ``cos y > 0`` becomes ``x + t``, ``t > 0``),
+  which only enlarges the set of values :math:`a` may take;
+- a polynomial in one variable with no real root on the variable's range (Sturm
+  sequences, ``Poly.count_roots``);
+- a rigorous interval enclosure (:func:`symdl.verify.interval.enclose`) over each
+  variable's range: the real line, a sign, and any bounds that decided linear arguments
+  in one variable give it (``x < 1/2`` with ``x > 0``).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symdl.errors import SymdlError
+from symdl.nodes import expand_catalog
+
+__all__ = ["Known", "sign_on_region"]
+
+#: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
+Known = tuple[tuple[sp.Expr, int], ...]
+
+_INF = sp.oo
+
+
+def sign_on_region(a: sp.Expr, known: Known) -> int | None:
+    """1, −1 or 0 if ``a`` has that sign throughout the region ``known`` describes."""
+    for b, o in known:
+        if a == b:
+            return o
+        if a == -b:
+            return -o
+    stand_ins: dict[sp.Basic, sp.Basic] = {}
+    for b, o in known:
+        stand_ins[b] = sp.S.Zero if o == 0 else sp.Dummy(positive=o > 0, negative=o < 0)
+    box = _box(known)
+    own = _sign(a, stand_ins, box)
+    if own is not None:
+        return own
+    for b, o in known:  # a = c + r with c = ±b of a known sign, r of that sign too
+        if o == 0:
+            continue
+        for c, sign in ((b, o), (-b, -o)):
+            r = sp.expand(a - c)
+            if r == 0 or _sign(r, stand_ins, box) == sign:
+                return sign
+    return None
+
+
+def _sign(
+    a: sp.Expr, stand_ins: dict[sp.Basic, sp.Basic], box: dict[sp.Symbol, tuple]
+) -> int | None:
+    from symdl.verify.interval import enclose
+
+    general = a.xreplace(stand_ins) if stand_ins else a
+    if general.is_positive:
+        return 1
+    if general.is_negative:
+        return -1
+    polynomial = _polynomial_sign(general, box)
+    if polynomial is not None:
+        return polynomial
+    ranges = {v: box.get(v, _range(v)) for v in general.free_symbols}
+    try:
+        lo, hi = enclose(expand_catalog(general), {v: _ends(r) for v, r in ranges.items()})
+    except (SymdlError, ValueError, TypeError, ArithmeticError, ZeroDivisionError):
+        return None
+    if lo > 0:
+        return 1
+    if hi < 0:
+        return -1
+    return None
+
+
+def _range(v: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    if v.is_positive:
+        return sp.S.Zero, _INF
+    if v.is_negative:
+        return -_INF, sp.S.Zero
+    return -_INF, _INF
+
+
+def _ends(r: tuple[sp.Expr, sp.Expr]) -> tuple[object, object]:
+    return tuple("inf" if e == _INF else "-inf" if e == -_INF else e for e in r)  # type: ignore[return-value]
+
+
+def _box(known: Known) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
+    """Each variable's range: its sign's, narrowed by every decided argument ``k·v + c``
+    (numbers ``k ≠ 0``, ``c``) of a non-zero sign."""
+    box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = {}
+    for b, o in known:
+        if o == 0 or len(b.free_symbols) != 1:
+            continue
+        (v,) = b.free_symbols
+        k = sp.diff(b, v)
+        if not (k.is_number and k != 0):
+            continue
+        c = sp.expand(b - k * v)
+        if not c.is_number:
+            continue
+        lo, hi = box.get(v, _range(v))
+        root = -c / k
+        if (k > 0) == (o > 0):
+            lo = sp.Max(lo, root)  # k·v + c > 0 with k > 0: v > root
+        else:
+            hi = sp.Min(hi, root)
+        box[v] = (lo, hi)
+    return box
+
+
+def _polynomial_sign(a: sp.Expr, box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]) -> int | None:
+    """The sign of a polynomial in one variable with rational coefficients, if it has no
+    real root on the variable's (closed) range (Sturm sequences, ``count_roots``)."""
+    if len(a.free_symbols) != 1:
+        return None
+    (v,) = a.free_symbols
+    try:
+        p = sp.Poly(a, v)
+    except sp.PolynomialError:
+        return None
+    if p.degree() < 1 or p.domain not in (sp.ZZ, sp.QQ):
+        return None
+    lo, hi = box.get(v, _range(v))
+    if not (lo.is_Rational or lo == -_INF) or not (hi.is_Rational or hi == _INF) or lo >= hi:
+        return None
+    count = p.count_roots(None if lo == -_INF else lo, None if hi == _INF else hi)
+    if count != 0:
+        return None
+    if lo == -_INF:
+        inside = sp.S.Zero if hi == _INF else hi - 1
+    else:
+        inside = lo + 1 if hi == _INF else (lo + hi) / 2
+    value = p.eval(inside)
+    return 1 if value > 0 else -1

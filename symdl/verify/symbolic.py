@@ -32,7 +32,7 @@ from symdl.errors import BudgetExceeded, SymdlError
 from symdl.nodes import expand_catalog, sigmoid, softplus
 from symdl.verify.sign_cases import zero_by_cases
 
-__all__ = ["SymbolicOutcome", "decide_zero", "elementary", "expansion_bound"]
+__all__ = ["SymbolicOutcome", "decide_zero", "elementary", "expansion_bound", "split_powers"]
 
 #: A difference is expanded in this process only if its expansion has at most this many
 #: terms in all (counted over every sub-expression, by :func:`expansion_bound`).
@@ -66,6 +66,39 @@ def elementary(e: sp.Basic) -> sp.Basic:
         .replace(sp.sinh, lambda a: (sp.exp(a) - sp.exp(-a)) / 2)
         .replace(sp.cosh, lambda a: (sp.exp(a) + sp.exp(-a)) / 2)
     )
+
+
+def split_powers(e: sp.Basic) -> sp.Basic:
+    r"""``e`` with every power of a non-integer exponent split into powers of the terms of
+    its exponent: :math:`u^{a - 1} = u^{a} \cdot u^{-1}`, :math:`u^{-2a} = (u^{a})^{-2}`.
+
+    With principal branches :math:`u^{p + q} = e^{(p + q)\log u} = u^p u^q` for every
+    :math:`u \ne 0`, so this changes no value. It makes :math:`u^a` one generator for
+    ``cancel`` wherever it occurs, where ``expand`` would multiply out every rational
+    function around it first.
+    """
+
+    def split(n: sp.Pow) -> sp.Basic:
+        base, exponent = n.args
+        if exponent.is_Integer:
+            return n
+        out = sp.S.One
+        for term in sp.Add.make_args(exponent):
+            c, m = term.as_coeff_Mul()
+            if m == 1:  # a rational exponent: its integer part and the rest
+                whole = sp.floor(c)
+                out *= base**whole * (sp.Pow(base, c - whole) if c != whole else 1)
+            elif c.is_Integer:
+                out *= sp.Pow(base, m) ** c
+            else:
+                out *= sp.Pow(base, term)
+        return out
+
+    return e.replace(lambda n: isinstance(n, sp.Pow) and not n.exp.is_Integer, split)
+
+
+def _split_cancel(e: sp.Basic) -> sp.Basic:
+    return sp.cancel(sp.together(split_powers(e)))
 
 
 def expansion_bound(e: sp.Basic, *, cap: int = IN_PROCESS_TERMS) -> int:
@@ -129,6 +162,9 @@ def _in_process(d: sp.Basic) -> tuple[str | None, tuple[str, ...]]:
                 if sp.cancel(sp.together(d)) == 0:
                     return "cancel", ()
                 tried = ("expand", "powsimp and expand", "cancel")
+                if _split_cancel(d) == 0:
+                    return "powers split and cancel", ()
+                tried = (*tried, "powers split and cancel")
     except BudgetExceeded:
         pass
     return None, tried
@@ -140,12 +176,15 @@ def _reduce(
     if d == 0:
         return True, sp.S.Zero, "structural"
     start = time.monotonic()
-    for name, step in (
+    canonical: list[tuple[str, Callable[[sp.Basic], sp.Basic]]] = [
         ("expand", sp.expand),
         ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),
         ("cancel", lambda e: sp.cancel(sp.together(e))),
-        ("simplify", sp.simplify),
-    ):
+        ("powers split and cancel", _split_cancel),
+    ]
+    if expansion_bound(d) > IN_PROCESS_TERMS:  # too big to expand first: cancel first
+        canonical.reverse()
+    for name, step in (*canonical, ("simplify", sp.simplify)):
         if name == "simplify":  # cheap sign cases before simplify
             cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False, kinks=kinks)
             if cases is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -105,6 +106,22 @@ def rejudge(path: Path) -> Path:
     return out
 
 
+def _commit() -> str:
+    """The checkout's commit (with ``+`` if it has changes), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "symdl"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+" if dirty else "")
+
+
 def _draw_record(text: str) -> dict[str, object]:
     try:
         result = judge(text)
@@ -152,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(record, default=str) + "\n")
             out.flush()  # after every draw, so a campaign stopped early still counts
 
-    write({"type": "start", "seed": args.seed, "examples asked": args.examples})
+    write(
+        {"type": "start", "seed": args.seed, "examples asked": args.examples, "commit": _commit()}
+    )
 
     @seed(args.seed)
     @settings(

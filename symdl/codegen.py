@@ -288,6 +288,9 @@ class _Compiler:
             return self._extremum(e)
         if isinstance(e, sp.Piecewise):
             return self._piecewise(e)
+        if isinstance(e, sp.Heaviside):  # NumPy's second argument is the value at 0
+            (s, f), (h, g) = self.code(e.args[0]), self.code(e.args[1])
+            return f"np.heaviside({s}, {h})", lambda env: np.heaviside(f(env), g(env))
         table = dict(REAL_FUNCTIONS)
         if self.complex_safe:
             table.update(COMPLEX_OVERRIDES)

@@ -308,7 +308,9 @@ class InputFunction:
     """A function of the input language: its name, arity, and how it builds SymPy.
 
     ``along`` builds the function along one axis (``sum(A, axis=1)``) for the functions
-    that take NumPy's ``axis=`` keyword; it is None for the others.
+    that take NumPy's ``axis=`` keyword; it is None for the others. ``optional`` more
+    arguments may follow the ``arity`` required ones, and each must be a real number
+    (``heaviside(x, 0)``, NumPy's value at 0).
     """
 
     name: str
@@ -317,6 +319,7 @@ class InputFunction:
     kind: str  # "elementwise" or "reduction"
     doc: str
     along: Callable[[sp.Basic, int], sp.Basic] | None = None
+    optional: int = 0
 
 
 FUNCTIONS = Registry[InputFunction]("function")
@@ -341,7 +344,6 @@ for _name, _f, _doc in [
     ("sigmoid", sigmoid, "logistic sigmoid 1/(1+e^−x)"),
     ("softplus", softplus, "log(1+e^x)"),
     ("relu", lambda v: sp.Max(0, v), "max(0, x)"),
-    ("heaviside", sp.Heaviside, "unit step, 1/2 at 0"),
     ("erf", sp.erf, "error function"),
     ("erfc", sp.erfc, "complementary error function 1 − erf(x)"),
 ]:
@@ -379,6 +381,16 @@ FUNCTIONS.add(
         lambda a, b: _binary_elementwise(sp.Max, a, b),
         "elementwise",
         "elementwise maximum",
+    )
+)
+FUNCTIONS.add(
+    InputFunction(
+        "heaviside",
+        1,
+        lambda a, at_0=sp.S.Half: elementwise(lambda v: sp.Heaviside(v, at_0), a),
+        "elementwise",
+        "unit step: 0 below 0, 1 above, 1/2 at 0 (or heaviside(x, h0): h0 at 0, as NumPy)",
+        optional=1,
     )
 )
 FUNCTIONS.add(

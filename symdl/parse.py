@@ -265,12 +265,18 @@ class _Reader:
         starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.fail("unpacking (*) is not allowed in symdl expressions", starred)
-        if len(node.args) != entry.arity:
-            plural = "s" if entry.arity != 1 else ""
-            raise self.fail(
-                f"{name}() takes {entry.arity} argument{plural}, got {len(node.args)}", node
+        if not entry.arity <= len(node.args) <= entry.arity + entry.optional:
+            plural = "s" if entry.arity + entry.optional != 1 else ""
+            takes = (
+                f"{entry.arity} or {entry.arity + entry.optional}"
+                if entry.optional
+                else f"{entry.arity}"
             )
+            raise self.fail(f"{name}() takes {takes} argument{plural}, got {len(node.args)}", node)
         args = [self.visit(a, depth) for a in node.args]
+        for extra, a in zip(node.args[entry.arity :], args[entry.arity :]):
+            if not (isinstance(a, sp.Expr) and a.is_number and a.is_extended_real):
+                raise self.fail(f"{name}(): the optional argument must be a real number", extra)
         if axis is None:
             return self._finite(entry.build(*args), node)
         value, keyword = axis

@@ -25,7 +25,7 @@ from symdl.nodes import (
 from symdl.ops import is_array
 from symdl.parse import LIMITS
 
-__all__ = ["to_text"]
+__all__ = ["piecewise_as_steps", "to_text"]
 
 _ADD, _MUL, _NEG, _POW, _ATOM = 10, 20, 25, 30, 40
 
@@ -52,6 +52,55 @@ _CALLS: dict[type, str] = {
     EntrySum: "sum",
     LogSumExp: "logsumexp",
 }
+
+
+_LESS = (sp.StrictLessThan, sp.LessThan)
+_GREATER = (sp.StrictGreaterThan, sp.GreaterThan)
+
+
+def piecewise_as_steps(e: sp.Piecewise) -> sp.Expr | None:
+    r"""``e`` as a sum of unit steps, equal to it everywhere — the kinks included — or None.
+
+    That needs thresholds of one expression :math:`u` met in order: ``(v₁, u < c₁), (v₂,
+    u < c₂), …, (vₙ, True)`` with :math:`c_1 < c_2 < \dots` is :math:`v_1 + \sum_i
+    (v_{i+1} - v_i)\,H(u - c_i)`, where :math:`H(0) = 1` after ``<`` (the next piece holds
+    at :math:`c_i`) and 0 after ``≤``; ``u > c`` with falling thresholds likewise, from the
+    last piece. The derivatives of ReLU6, leaky ReLU, ELU and hard tanh are such chains.
+
+    >>> d = sp.Symbol("d", real=True)
+    >>> piecewise_as_steps(sp.Piecewise((1, d > 0), (sp.Rational(1, 100), True)))
+    99*Heaviside(d, 0)/100 + 1/100
+    """
+    pieces = list(e.args)
+    if len(pieces) < 2 or pieces[-1][1] is not sp.true:
+        return None
+    conditions = [c for _, c in pieces[:-1]]
+    if all(isinstance(c, _LESS) for c in conditions):
+        falling = False
+    elif all(isinstance(c, _GREATER) for c in conditions):
+        falling = True
+    else:
+        return None
+    u = conditions[0].lhs
+    if any(c.lhs != u or not (c.rhs.is_number and c.rhs.is_extended_real) for c in conditions):
+        return None
+    thresholds = [c.rhs for c in conditions]
+    order = [b - a for a, b in pairwise(thresholds)]
+    if not all((d < 0) if falling else (d > 0) for d in order):
+        return None
+    values = [v for v, _ in pieces]
+    strict = [isinstance(c, (sp.StrictLessThan, sp.StrictGreaterThan)) for c in conditions]
+    if falling:  # u > c₁ > c₂ …: the last value, raised at each threshold from below
+        total = values[-1]
+        for i, c in enumerate(thresholds):
+            at_c = 0 if strict[i] else 1  # u > c fails at c: the lower piece holds there
+            total += (values[i] - values[i + 1]) * sp.Heaviside(u - c, at_c)
+        return total
+    total = values[0]
+    for i, c in enumerate(thresholds):
+        at_c = 1 if strict[i] else 0  # u < c fails at c: the next piece holds there
+        total += (values[i + 1] - values[i]) * sp.Heaviside(u - c, at_c)
+    return total
 
 
 def to_text(expr: sp.Basic) -> str:
@@ -133,7 +182,13 @@ class _Printer:
         if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
             return f"logdet({self.text(e.args[0].arg)[0]})", _ATOM
         if isinstance(e, sp.Heaviside):
-            return f"heaviside({self.text(e.args[0])[0]})", _ATOM
+            at_0 = e.args[1] if len(e.args) > 1 else sp.S.Half
+            value = "" if at_0 == sp.S.Half else f", {self.text(at_0)[0]}"
+            return f"heaviside({self.text(e.args[0])[0]}{value})", _ATOM
+        if isinstance(e, sp.Piecewise):
+            steps = piecewise_as_steps(e)
+            if steps is not None:
+                return self.text(steps)
         for cls, name in _CALLS.items():
             if isinstance(e, cls):
                 return f"{name}({self.text(e.args[0])[0]})", _ATOM  # type: ignore[attr-defined]

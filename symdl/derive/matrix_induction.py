@@ -128,6 +128,12 @@ class _Proof:
             e: s for s, e in lf.definitions.items() if not (e.is_number or isinstance(e, sp.Symbol))
         }
         self.constraints = lf.instance.constraints()
+        self.constants = {  # entry symbol of a node no target reaches → its definition
+            s: e
+            for node, local in lf.local.items()
+            if node not in lf.depends
+            for s, e in zip(entries_of(lf.value[node]), entries_of(local))
+        }
         self.rank = {  # entry symbol → the position of its node, inputs first
             s: k
             for k, node in enumerate(lf.nodes)
@@ -222,6 +228,11 @@ class _Proof:
         bars = {g: self.bar_definitions[g] for u in users for g in entries_of(self.bar[u])}
         for cancel in (False, True):
             pending = self._nonzero([d.xreplace(reverse) for d in differences], cancel)
+            # the same adjoints on both sides, a node that no target reaches written two
+            # ways (V[0, 1] against the entry of V.T it defines): its definition suffices
+            written = self._written_out(pending)
+            if written is not None and not self._nonzero(written, cancel):
+                return True
             pending = self._substitute(pending, bars, 1, cancel)
             pending = self._substitute(pending, around, 1, cancel)
             # then the forward nodes, latest first; failing that, the proved adjoints first
@@ -231,6 +242,12 @@ class _Proof:
             if not self._peel(deeper, cancel):
                 return True
         return False
+
+    def _written_out(self, pending: list[sp.Expr]) -> list[sp.Expr] | None:
+        """``pending`` with the nodes no target reaches written out, if it has any."""
+        if not any(s in self.constants for d in pending for s in d.free_symbols):
+            return None
+        return [d.xreplace(self.constants) for d in pending]
 
     def _substitute(
         self,

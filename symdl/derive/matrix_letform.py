@@ -29,7 +29,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children
+from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children, diff_off_jumps
 from symdl.errors import UnsupportedError
 from symdl.explicit import Instance
 from symdl.ops import is_array
@@ -93,11 +93,12 @@ class LetForm:
         return {}
 
     def partial(self, s: sp.Symbol, user: sp.Basic, k: int) -> sp.Expr:
-        """:math:`\\partial \\phi_{u,k} / \\partial s` by SymPy's ``diff``."""
+        """:math:`\\partial \\phi_{u,k} / \\partial s` by SymPy's ``diff``, a step's Dirac
+        delta as 0, as the engine writes it (the derivative off the jump)."""
         key = (s, user, k)
         hit = self._partials.get(key)
         if hit is None:
-            hit = sp.diff(entries_of(self.local[user])[k], s)
+            hit = diff_off_jumps(entries_of(self.local[user])[k], s)
             self._partials[key] = hit
         return hit
 

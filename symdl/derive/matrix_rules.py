@@ -63,7 +63,7 @@ from symdl.nodes import (
 from symdl.ops import _softmax, is_array
 from symdl.shapes import shape_of
 
-__all__ = ["Sweep", "reverse_sweep"]
+__all__ = ["Sweep", "diff_off_jumps", "reverse_sweep"]
 
 _CONSTANT_ARRAYS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity, FilledLike)
 
@@ -427,7 +427,7 @@ def _shares(
             if a in depends:
                 d = sp.Dummy("u", real=True)
                 args = [d if j == i else b for j, b in enumerate(node.args)]
-                send(a, bar * sp.diff(node.func(*args), d).xreplace({d: a}))
+                send(a, bar * diff_off_jumps(node.func(*args), d).xreplace({d: a}))
     else:
         raise UnsupportedError(f"the matrix engine has no rule for {type(node).__name__}: {node}")
     return out
@@ -475,7 +475,7 @@ def _elementwise_share(  # type: ignore[no-untyped-def]
     for p in _parameters(node):
         if p in depends:
             d = sp.Dummy("c", real=True)
-            partial = sp.diff(body.xreplace({p: d}), d).xreplace({d: p})
+            partial = diff_off_jumps(body.xreplace({p: d}), d).xreplace({d: p})
             send(p, t.entry_sum(t.hadamard(bar, t.elementwise(sp.Lambda(var, partial), node.expr))))
 
 
@@ -484,12 +484,22 @@ def _slope(node: ElementwiseApplyFunction, value: sp.Basic, t: Tidy) -> sp.Basic
     value (``1 − Y²`` for tanh, ``Y ⊙ (1 − Y)`` for the sigmoid, ``Y`` for exp), as
     textbooks write it; otherwise in ``Z`` (``H(Z)`` for ReLU)."""
     (var,), body = node.function.variables, node.function.expr
-    derivative = sp.diff(body, var)
+    derivative = diff_off_jumps(body, var)
     u = sp.Dummy("y", real=True)
     in_value = derivative.xreplace({body: u})
     if not in_value.has(var) and in_value.has(u):
         return t.elementwise(sp.Lambda(var, in_value.xreplace({u: var})), value)
     return t.elementwise(sp.Lambda(var, derivative), node.expr)
+
+
+def diff_off_jumps(f: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """SymPy's derivative, with the Dirac delta of a step's derivative (``heaviside``,
+    ``sign``) written as 0: its value away from the jump, where the derivative exists and
+    where every check samples — and what a framework's backward pass computes."""
+    out = sp.diff(f, var)
+    if out.has(sp.DiracDelta):
+        out = out.replace(lambda n: isinstance(n, sp.DiracDelta), lambda n: sp.S.Zero)
+    return out
 
 
 def _apply(fn: type, arg: sp.Basic) -> sp.Basic:

@@ -38,7 +38,7 @@ import sympy as sp
 from symdl.budget import deadline
 from symdl.errors import BudgetExceeded
 from symdl.nodes import expand_catalog
-from symdl.verify.sign_region import Known, sign_on_region
+from symdl.verify.sign_region import Known, real_parts, sign_on_region
 
 __all__ = ["MAX_CASES", "zero_by_cases"]
 
@@ -69,7 +69,7 @@ def zero_by_cases(
     zero; the answer is then ``"sign cases away from kinks (n; k left out)"`` with the
     number ``k`` of zero cases left out, or the plain answer if none was.
     """
-    e = expand_catalog(d)
+    e = real_parts(expand_catalog(d))
     if e.has(sp.Max, sp.Min):
         e = e.replace(lambda n: isinstance(n, (sp.Max, sp.Min)), lambda n: n.rewrite(sp.Abs))
     if e.has(sp.DiracDelta) or seconds <= 0:
@@ -208,7 +208,7 @@ def _split(
 
 
 def _leaf_zero(e: sp.Basic, rng: random.Random, thorough: bool) -> bool:
-    from symdl.verify.symbolic import elementary
+    from symdl.verify.symbolic import elementary, split_powers
 
     if e == 0:
         return True
@@ -218,6 +218,7 @@ def _leaf_zero(e: sp.Basic, rng: random.Random, thorough: bool) -> bool:
         sp.expand,
         lambda u: sp.expand(sp.powsimp(u)),
         lambda u: sp.cancel(sp.together(u)),
+        lambda u: sp.cancel(sp.together(split_powers(u))),
     ]
     if thorough:
         steps += [sp.simplify, lambda u: sp.simplify(elementary(u))]

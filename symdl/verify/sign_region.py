@@ -20,12 +20,14 @@ case it rules out is empty and needs no proof. Each answer rests on one of:
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 
-__all__ = ["Known", "sign_on_region"]
+__all__ = ["Known", "real_parts", "sign_on_region"]
 
 #: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
 Known = tuple[tuple[sp.Expr, int], ...]
@@ -80,6 +82,45 @@ def _sign(
     if hi < 0:
         return -1
     return None
+
+
+def real_parts(e: sp.Basic) -> sp.Basic:
+    r"""``e`` with :math:`\operatorname{re} a = a`, :math:`\operatorname{im} a = 0` and
+    :math:`\arg a \in \{0, \pi\}` written out wherever :math:`a` is real on every
+    variable's range — shown by SymPy's assumptions or by an interval enclosure, which
+    exists only where :math:`a` is defined and real on the whole box.
+
+    SymPy differentiates :math:`|u|` as :math:`(\operatorname{re} u\,(\operatorname{re}
+    u)' + \operatorname{im} u\,(\operatorname{im} u)')/|u|` when it cannot tell that
+    :math:`u = (2 + \sin x)^{\tanh x}` is real; this gives back :math:`u\,u'/|u|`.
+    """
+    from symdl.verify.interval import enclose
+
+    def enclosure(a: sp.Expr) -> tuple[Any, Any] | None:
+        ranges = {v: _ends(_range(v)) for v in a.free_symbols}
+        try:
+            return enclose(expand_catalog(a), ranges)  # type: ignore[arg-type]
+        except (SymdlError, ValueError, TypeError, ArithmeticError, ZeroDivisionError):
+            return None
+
+    def real(n: sp.Basic) -> sp.Basic:
+        a = n.args[0]
+        if a.is_extended_real is not True and enclosure(a) is None:
+            return n
+        if isinstance(n, sp.re):
+            return a
+        if isinstance(n, sp.im):
+            return sp.S.Zero
+        ends = enclosure(a)  # arg: 0 where a > 0, π where a < 0
+        if ends is not None and ends[0] > 0:
+            return sp.S.Zero
+        if ends is not None and ends[1] < 0:
+            return sp.pi
+        return n
+
+    if not e.has(sp.re, sp.im, sp.arg):
+        return e
+    return e.replace(lambda n: isinstance(n, (sp.re, sp.im, sp.arg)), real)
 
 
 def _range(v: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:

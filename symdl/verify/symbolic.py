@@ -31,6 +31,7 @@ from symdl.budget import deadline, run_with_budget
 from symdl.errors import BudgetExceeded, SymdlError
 from symdl.nodes import expand_catalog, sigmoid, softplus
 from symdl.verify.sign_cases import zero_by_cases
+from symdl.verify.sign_region import real_parts
 
 __all__ = ["SymbolicOutcome", "decide_zero", "elementary", "expansion_bound", "split_powers"]
 
@@ -176,6 +177,9 @@ def _reduce(
     if d == 0:
         return True, sp.S.Zero, "structural"
     start = time.monotonic()
+    d = real_parts(d)  # re u = u where u is real (SymPy's derivative of |u| has them)
+    if d == 0:
+        return True, sp.S.Zero, "real parts"
     canonical: list[tuple[str, Callable[[sp.Basic], sp.Basic]]] = [
         ("expand", sp.expand),
         ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),

@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--wrt", metavar="NAME", help="the variable to differentiate by")
     check.add_argument("--claim", metavar="EXPR", help="the claimed derivative")
     check.add_argument("--equals", metavar="EXPR", help="check EXPR == this instead")
+    check.add_argument(
+        "--away-from-kinks",
+        action="store_true",
+        help="with --equals: claim the identity only where no argument of abs, sign, "
+        "maximum, minimum or heaviside is 0 (two derivatives of a kinked function)",
+    )
     add_shape_options(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument(
@@ -127,8 +133,11 @@ def _check(args: argparse.Namespace) -> int:
     if args.equals is not None:
         if args.wrt or args.claim:
             raise _UsageError("symdl check: use either --equals or --wrt with --claim")
-        report = check_identity(args.expr, args.equals, **options)
+        kinks = "excluded" if args.away_from_kinks else "included"
+        report = check_identity(args.expr, args.equals, kinks=kinks, **options)  # type: ignore[arg-type]
     else:
+        if args.away_from_kinks:
+            raise _UsageError("symdl check: --away-from-kinks goes with --equals")
         if not args.wrt or args.claim is None:
             raise _UsageError("symdl check: a derivative check needs --wrt NAME and --claim EXPR")
         report = check_derivative(args.expr, args.wrt, args.claim, **options)

@@ -447,3 +447,19 @@ def test_a_proof_that_raises_is_reported_not_fatal(capsys, tmp_path):
     assert code == 1
     assert "Traceback" not in out + err
     assert sum(line.startswith("error") for line in out.splitlines()) == 1
+
+
+def test_check_away_from_kinks(capsys):
+    from symdl.cli import USAGE_ERROR
+
+    args = ["check", "heaviside(x)", "--equals", "heaviside(x, 0)"]
+    assert main(args) == EXIT_CODES["verified"]
+    assert capsys.readouterr().out.startswith("verified")  # not at the kink x = 0
+    assert main([*args, "--away-from-kinks"]) == EXIT_CODES["proved"]
+    out = capsys.readouterr().out
+    assert out.startswith("proved") and "symbolic, away from kinks" in out
+    wrong = ["check", "heaviside(x)", "--equals", "heaviside(-x, 0)", "--away-from-kinks"]
+    assert main(wrong) == EXIT_CODES["refuted"]
+    derivative = ["check", "relu(x)", "--wrt", "x", "--claim", "1", "--away-from-kinks"]
+    assert main(derivative) == USAGE_ERROR
+    assert "goes with --equals" in capsys.readouterr().err

@@ -737,3 +737,19 @@ def test_kinks_excluded_still_refutes_wrong_derivatives(claim):
 def test_kinks_must_be_included_or_excluded():
     with pytest.raises(ValueError, match="kinks"):
         check_identity("abs(x)", "x", kinks="ignored")  # type: ignore[arg-type]
+
+
+def test_no_admissible_point_leaves_only_a_symbolic_proof():
+    # min(|x|, relu(x)) ties for x > 0 and is 0, under abs, for x < 0: every x is a kink,
+    # so nothing can be sampled; SymPy's derivative equals the engine's, symbolically
+    from symdl.derive.steps import derive
+    from symdl.parse import parse
+
+    f = parse("abs(softsign(abs(abs(minimum(abs(x), relu(x))))))")
+    result = derive(f, "x", simplify=False).result
+    sympys = sp.diff(f, _x)
+    right = check_identity(result, sympys, timeout=20.0)
+    assert right.verdict == "proved" and right.method == "symbolic"
+    assert "the proof is symbolic only" in right.notes[0]
+    for wrong in (2 * result, -result, result + 1):  # nothing to sample, nothing proved
+        assert check_identity(wrong, sympys, timeout=20.0).verdict == "undecided"

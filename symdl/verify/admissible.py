@@ -24,7 +24,7 @@ from symdl.explicit import Instance
 from symdl.nodes import expand_catalog
 from symdl.verify.precise import Evaluator, NotAdmissible
 
-__all__ = ["Condition", "NoAdmissiblePoint", "conditions", "sample_points"]
+__all__ = ["Condition", "NoAdmissiblePoint", "conditions", "off_kinks_somewhere", "sample_points"]
 
 #: Points keep at least this distance from a kink, a zero denominator or a domain edge,
 #: measured in the value of the expression that vanishes there.
@@ -86,6 +86,21 @@ def satisfied(conds: Iterable[Condition], values: dict[sp.Symbol, float]) -> boo
             if c.kind in ("nonzero", "kink") and not abs(v) > MARGIN:
                 return False
     except (NotAdmissible, ZeroDivisionError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def off_kinks_somewhere(
+    instance: Instance, exprs: Iterable[sp.Basic], rng: np.random.Generator
+) -> bool:
+    """True if some point meets every condition of ``exprs`` except the kinks' (their
+    domain is not empty)."""
+    exprs = list(exprs)
+    conds = [c for c in conditions(exprs) if c.kind != "kink"]
+    scalars = {s for e in exprs for s in e.free_symbols if isinstance(s, sp.Symbol)}
+    try:
+        sample_points(instance, scalars, conds, points=1, rng=rng)
+    except NoAdmissiblePoint:
         return False
     return True
 

@@ -31,12 +31,27 @@ from typing import Any, Literal
 import numpy as np
 import sympy as sp
 
-from symdl.budget import DEFAULT_TIMEOUT, run_with_budget
-from symdl.errors import SymdlError, UnsupportedError
-from symdl.verify.admissible import NoAdmissiblePoint, conditions, sample_points, satisfied
-from symdl.verify.claims import Problem, Side, derivative_problem, identity_problem, shape_reason
+from symdl.budget import DEFAULT_TIMEOUT
+from symdl.errors import UnsupportedError
+from symdl.verify.admissible import (
+    NoAdmissiblePoint,
+    conditions,
+    off_kinks_somewhere,
+    sample_points,
+    satisfied,
+)
+from symdl.verify.claims import (
+    Problem,
+    Side,
+    derivative_problem,
+    identity_problem,
+    point_arrays,
+    residual_matrix,
+    shape_reason,
+)
 from symdl.verify.diagnose import diagnose
 from symdl.verify.kinks import kinks_of, region_points
+from symdl.verify.matrix_every_size import matrix_calculus
 from symdl.verify.numeric_code import code_agreement, fd_agreement
 from symdl.verify.overall import overall
 from symdl.verify.report import Entry, Evidence, Kink, Report
@@ -198,7 +213,7 @@ class _Check:
             numeric = self.high_precision()
         except NoAdmissiblePoint as err:
             self.evidence.append(Evidence("high-precision", "inconclusive", str(err)))
-            return self.report("undecided", "none")
+            return self.without_points(sizes)
         except UnsupportedError as err:
             self.evidence.append(Evidence("high-precision", "inconclusive", str(err)))
             return self.report("undecided", "none")
@@ -213,15 +228,7 @@ class _Check:
         )
         off_kinks = "away from kinks" in symbolic.method
         if symbolic.zero:
-            where = " away from the kinks" if off_kinks else ""
-            self.evidence.append(
-                Evidence(
-                    "symbolic",
-                    "proved",
-                    f"every entry of the difference reduces to 0{where} ({symbolic.method})",
-                    sizes=sizes,
-                )
-            )
+            self.evidence.append(_proved(symbolic.method, sizes, off_kinks))
         elif symbolic.zero is None:
             self.evidence.append(Evidence("symbolic", "timeout", symbolic.reason, sizes=sizes))
         else:
@@ -258,7 +265,7 @@ class _Check:
             return self.report("undecided", method, kinks=tuple(kinks))
         if symbolic.zero:
             if any(s.instance.sizes for s in p.sides):
-                every_size = _matrix_calculus(p, min(5.0, self.remaining()))
+                every_size = matrix_calculus(p, min(5.0, self.remaining()))
                 if every_size is not None:
                     self.evidence.insert(0, every_size)
                     return self.report(
@@ -280,6 +287,31 @@ class _Check:
             self.notes.append("finite differences could not corroborate the high-precision check")
             return self.report("undecided", method, kinks=tuple(kinks))
         return self.report("verified", f"{method} and {codes.method}", kinks=tuple(kinks))
+
+    def without_points(self, sizes: str) -> Report:
+        """No admissible point (every point a kink): only the symbolic step can decide."""
+        p = self.problem
+        if any(s.instance.sizes for s in p.sides) or not self.domain_met():
+            return self.report("undecided", "none")  # an empty domain proves nothing
+        symbolic = decide_zero(
+            [t - c for s in p.sides for t, c in zip(s.true, s.claimed)],
+            timeout=max(0.5, self.remaining() * 0.8),
+            kinks=self.at_kinks,
+        )
+        if not symbolic.zero or "away from kinks" in symbolic.method:
+            return self.report("undecided", "none")  # off the kinks is nowhere here
+        self.evidence.append(_proved(symbolic.method, sizes, off_kinks=False))
+        self.notes.append("no admissible point to sample: the proof is symbolic only")
+        return self.report("proved", "symbolic")
+
+    def domain_met(self) -> bool:
+        """Points exist where every condition but the kinks' holds (``log(x)`` with
+        ``x`` negative meets none)."""
+        rng = np.random.default_rng(self.seed)
+        return all(
+            off_kinks_somewhere(s.instance, [*s.true, *s.claimed, *([s.f] if s.f else [])], rng)
+            for s in self.problem.sides
+        )
 
     # -- high precision --------------------------------------------------------------
 
@@ -405,10 +437,10 @@ class _Check:
         m = numeric.mismatch
         assert m is not None
         side = m.side
-        counterexample = _point_arrays(side, m.point, p)
+        counterexample = point_arrays(side, m.point, p)
         values = next(v for v in numeric.values if v[0] is side)
         _, pts, trues, claims = values
-        inputs = [_point_arrays(side, pt, p) for pt in pts]
+        inputs = [point_arrays(side, pt, p) for pt in pts]
         findings = diagnose(
             [_squeeze(c, p) for c in claims],
             [_squeeze(t, p) for t in trues],
@@ -421,7 +453,7 @@ class _Check:
             [t - c for t, c in zip(side.true, side.claimed)], timeout=min(5.0, self.remaining())
         )
         if outcome.zero is False and outcome.residuals:
-            residual = _residual_matrix(side, outcome.residuals)
+            residual = residual_matrix(side, outcome.residuals)
             text = str(residual)
             difference = text if len(text) <= 400 else None
         idx = ",".join(map(str, m.index))
@@ -441,6 +473,12 @@ class _Check:
         )
 
 
+def _proved(method: str, sizes: str, off_kinks: bool) -> Evidence:
+    where = " away from the kinks" if off_kinks else ""
+    detail = f"every entry of the difference reduces to 0{where} ({method})"
+    return Evidence("symbolic", "proved", detail, sizes=sizes)
+
+
 def _better(new: _Mismatch, old: _Mismatch | None) -> bool:
     """Keep the first confirmed mismatch, preferring one whose values fit in a float."""
     if old is None or not old.confirmed:
@@ -453,54 +491,9 @@ def _better(new: _Mismatch, old: _Mismatch | None) -> bool:
 _DRAWS = 4
 
 
-def _matrix_calculus(p: Problem, timeout: float) -> Evidence | None:
-    """Evidence that a derivative claim over symbolic dimensions holds for every size: the
-    claim minus the matrix engine's gradient reduces to the zero matrix (see
-    :mod:`symdl.derive.matrix_proof`); None when that was not shown."""
-    if p.kind != "derivative" or p.wrt is None or timeout <= 0:
-        return None
-    from symdl.derive.matrix_proof import equal_for_all_sizes, gradient_for_all_sizes
-
-    def decide() -> bool:
-        g = gradient_for_all_sizes(p.f, p.wrt, p.scope)  # type: ignore[arg-type]
-        return g is not None and equal_for_all_sizes(p.claimed, g, p.scope)
-
-    try:
-        shown = run_with_budget(decide, timeout=timeout)
-    except SymdlError:
-        return None
-    if not shown:
-        return None
-    return Evidence(
-        "matrix-calculus",
-        "proved",
-        "claim − reverse-mode gradient reduces to the zero matrix by rules that hold for "
-        "every size",
-    )
-
-
 def _unflat(i: int, shape: tuple[int, int]) -> tuple[int, ...]:
     return (i // shape[1], i % shape[1])
 
 
 def _squeeze(a: np.ndarray, p: Problem) -> np.ndarray:
     return a.reshape(()) if not p.expected else a
-
-
-def _point_arrays(side: Side, point: Mapping[sp.Symbol, float], p: Problem) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in p.names:
-        m = side.instance.entries.get(name)
-        if m is not None:
-            out[name] = [[float(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
-        else:
-            sym = next((s for s in point if isinstance(s, sp.Symbol) and s.name == name), None)
-            if sym is not None:
-                out[name] = float(point[sym])
-    return out
-
-
-def _residual_matrix(side: Side, residuals: tuple[sp.Basic, ...]) -> sp.Basic:
-    if side.true.shape == (1, 1):
-        return residuals[0]
-    return sp.ImmutableMatrix(*side.true.shape, list(residuals))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -23,7 +24,14 @@ from symdl.parse import as_expression
 from symdl.shapes import Scope, Shape, format_shape, shape_of
 from symdl.unparse import to_text
 
-__all__ = ["Problem", "Side", "derivative_problem", "identity_problem"]
+__all__ = [
+    "Problem",
+    "Side",
+    "derivative_problem",
+    "identity_problem",
+    "point_arrays",
+    "residual_matrix",
+]
 
 
 @dataclass(frozen=True)
@@ -253,3 +261,24 @@ def shape_reason(problem: Problem) -> str:
     if problem.kind == "derivative" and problem.expected:
         reason += " (gradients are in denominator layout: the shape of the variable)"
     return reason
+
+
+def point_arrays(side: Side, point: Mapping[sp.Symbol, float], p: Problem) -> dict[str, Any]:
+    """The named inputs at ``point``, as nested lists (matrices) or floats (scalars)."""
+    out: dict[str, Any] = {}
+    for name in p.names:
+        m = side.instance.entries.get(name)
+        if m is not None:
+            out[name] = [[float(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
+        else:
+            sym = next((s for s in point if isinstance(s, sp.Symbol) and s.name == name), None)
+            if sym is not None:
+                out[name] = float(point[sym])
+    return out
+
+
+def residual_matrix(side: Side, residuals: tuple[sp.Basic, ...]) -> sp.Basic:
+    """The residuals of ``side``'s entries, shaped as its value."""
+    if side.true.shape == (1, 1):
+        return residuals[0]
+    return sp.ImmutableMatrix(*side.true.shape, list(residuals))

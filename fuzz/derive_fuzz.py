@@ -80,8 +80,9 @@ def _ok(r: dict[str, object]) -> bool:
 
 def rejudge(path: Path) -> Path:
     """``path`` with the final claim of every draw not proved judged again by today's
-    checker (the differentiator must be the campaign's: its steps are not re-checked),
-    written beside it as ``….rejudged.jsonl``; each record changed keeps its old verdict."""
+    checker (the differentiator must be the campaign's), and every step too where a
+    step's check was undecided, written beside it as ``….rejudged.jsonl``; each record
+    changed keeps its old verdicts."""
     out = path.with_suffix(".rejudged.jsonl")
     if out.exists() and out.stat().st_size:
         raise SystemExit(f"{out} exists: remove it to judge again")
@@ -91,7 +92,12 @@ def rejudge(path: Path) -> Path:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line being written as we read
-            if (
+            if record.get("type") == "draw" and record["undecided_steps"]:
+                # a step's check undecided: every step and the final claim again
+                earlier = {k: record[k] for k in ("final", "undecided_steps")}
+                record.update(_draw_record(str(record["text"])))
+                record["earlier"] = earlier
+            elif (
                 record.get("type") == "draw"
                 and record["kind"] in ("smooth", "kinked")
                 and not str(record["final"]).startswith("proved")

@@ -29,7 +29,8 @@ from functools import cached_property
 
 import sympy as sp
 
-from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children, diff_off_jumps
+from symdl.derive.matrix_rules import _CONSTANT_ARRAYS, Sweep, _children
+from symdl.derive.matrix_tidy import diff_off_jumps
 from symdl.errors import UnsupportedError
 from symdl.explicit import Instance
 from symdl.ops import is_array

@@ -49,7 +49,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from symdl.derive.matrix_axis import axis_composite_share, axis_logsumexp_share
-from symdl.derive.matrix_tidy import Tidy, axis_softmax_argument, is_softmax
+from symdl.derive.matrix_tidy import Tidy, axis_softmax_argument, diff_off_jumps, is_softmax
 from symdl.errors import UnsupportedError
 from symdl.nodes import (
     AxisLogSumExp,
@@ -63,7 +63,7 @@ from symdl.nodes import (
 from symdl.ops import _softmax, is_array
 from symdl.shapes import shape_of
 
-__all__ = ["Sweep", "diff_off_jumps", "reverse_sweep"]
+__all__ = ["Sweep", "reverse_sweep"]
 
 _CONSTANT_ARRAYS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity, FilledLike)
 
@@ -490,16 +490,6 @@ def _slope(node: ElementwiseApplyFunction, value: sp.Basic, t: Tidy) -> sp.Basic
     if not in_value.has(var) and in_value.has(u):
         return t.elementwise(sp.Lambda(var, in_value.xreplace({u: var})), value)
     return t.elementwise(sp.Lambda(var, derivative), node.expr)
-
-
-def diff_off_jumps(f: sp.Expr, var: sp.Symbol) -> sp.Expr:
-    """SymPy's derivative, with the Dirac delta of a step's derivative (``heaviside``,
-    ``sign``) written as 0: its value away from the jump, where the derivative exists and
-    where every check samples — and what a framework's backward pass computes."""
-    out = sp.diff(f, var)
-    if out.has(sp.DiracDelta):
-        out = out.replace(lambda n: isinstance(n, sp.DiracDelta), lambda n: sp.S.Zero)
-    return out
 
 
 def _apply(fn: type, arg: sp.Basic) -> sp.Basic:

@@ -30,7 +30,7 @@ from symdl.nodes import EntrySum, Entrywise, axis_log_softmax_argument, log_soft
 from symdl.ops import is_array
 from symdl.shapes import shape_of
 
-__all__ = ["Tidy", "axis_softmax_argument", "factor_common", "is_softmax"]
+__all__ = ["Tidy", "axis_softmax_argument", "diff_off_jumps", "factor_common", "is_softmax"]
 
 _SELF_TRANSPOSED = ("symmetric", "spd", "diagonal")
 
@@ -285,3 +285,13 @@ def _split_coefficient(e: sp.Basic) -> tuple[sp.Expr, sp.Basic]:
             body = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
             return sp.Mul(*scalars), body
     return sp.S.One, e
+
+
+def diff_off_jumps(f: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """SymPy's derivative, with the Dirac delta of a step's derivative (``heaviside``,
+    ``sign``) written as 0: its value away from the jump, where the derivative exists and
+    where every check samples — and what a framework's backward pass computes."""
+    out = sp.diff(f, var)
+    if out.has(sp.DiracDelta):
+        out = out.replace(lambda n: isinstance(n, sp.DiracDelta), lambda n: sp.S.Zero)
+    return out

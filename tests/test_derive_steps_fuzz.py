@@ -143,11 +143,16 @@ def test_every_step_checks_and_the_result_is_sympys_derivative(text):
     ],
 )
 def test_draws_with_softsign_are_proved(text):
+    report = _final_claim(text, "included")
+    assert mathematical_verdict(report) == "proved", report
+
+
+def _final_claim(text: str, kinks: str):
+    """The derivation of ``text`` (every step checked) against ``sympy.diff``."""
     f = parse(text)
     d = derive(f, "x", simplify=False).verify(points=4, timeout=20.0)
     assert not d.failed_steps and not d.fallbacks
-    report = check_identity(d.result, sp.diff(f, x), points=4, timeout=20.0)
-    assert mathematical_verdict(report) == "proved", report
+    return check_identity(d.result, sp.diff(f, x), points=4, timeout=20.0, kinks=kinks)
 
 
 def test_the_variable_is_not_the_letter_in_exp():
@@ -196,8 +201,22 @@ def test_campaign_files_add_up(tmp_path, capsys):
     ],
 )
 def test_kinked_draws_are_sympys_derivative_away_from_the_kinks(text):
-    f = parse(text)
-    d = derive(f, "x", simplify=False).verify(points=4, timeout=20.0)
-    assert not d.failed_steps and not d.fallbacks
-    report = check_identity(d.result, sp.diff(f, x), points=4, timeout=20.0, kinks="excluded")
+    report = _final_claim(text, "excluded")
     assert report.verdict == "proved", report
+
+
+def test_a_campaign_is_judged_again(tmp_path):
+    campaign = _campaign_module()
+    text = "maximum(x, relu(2*x))"
+    earlier = {"type": "draw", "text": text, "kind": "kinked", "fallbacks": [], "failed": []}
+    earlier.update(undecided_steps=0, steps=5, final="verified", ok=True, seconds=1.0)
+    proved = {**earlier, "text": "x**2", "kind": "smooth", "final": "proved"}
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (earlier, proved)) + "\n")
+    out = campaign.rejudge(path)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records[0]["final"] == "proved away from kinks"
+    assert records[0]["earlier final"] == "verified" and records[0]["ok"]
+    assert records[1] == proved  # a proved claim is left as it was
+    with pytest.raises(SystemExit):  # never overwrites a re-judged file
+        campaign.rejudge(path)

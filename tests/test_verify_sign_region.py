@@ -97,3 +97,11 @@ def test_sympys_derivative_of_the_modulus_of_a_real_power_is_proved():
     # … and a flipped sign, a factor 2 or the logarithmic derivative are not
     for wrong in (-ours, 2 * ours, sp.diff(u, x) / u):
         assert decide_zero([sympys - wrong], timeout=5.0).zero is not True
+
+
+def test_a_variable_not_known_to_be_real_settles_nothing():
+    from symdl.verify.sign_region import real_parts
+
+    z = sp.Symbol("z")  # complex: z**2 + 1 is 0 at z = i, re(z) is not z
+    assert sign_on_region(z**2 + 1, ()) is None
+    assert real_parts(sp.re(z)) == sp.re(z) and real_parts(sp.im(sp.exp(z))) == sp.im(sp.exp(z))

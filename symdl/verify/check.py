@@ -226,7 +226,7 @@ class _Check:
             timeout=max(0.5, self.remaining() * 0.8),
             kinks=self.at_kinks,
         )
-        off_kinks = "away from kinks" in symbolic.method
+        off_kinks = symbolic.away_from_kinks
         if symbolic.zero:
             self.evidence.append(_proved(symbolic.method, sizes, off_kinks))
         elif symbolic.zero is None:
@@ -298,7 +298,7 @@ class _Check:
             timeout=max(0.5, self.remaining() * 0.8),
             kinks=self.at_kinks,
         )
-        if not symbolic.zero or "away from kinks" in symbolic.method:
+        if not symbolic.zero or symbolic.away_from_kinks:
             return self.report("undecided", "none")  # off the kinks is nowhere here
         self.evidence.append(_proved(symbolic.method, sizes, off_kinks=False))
         self.notes.append("no admissible point to sample: the proof is symbolic only")

@@ -38,7 +38,7 @@ import sympy as sp
 from symdl.budget import deadline
 from symdl.errors import BudgetExceeded
 from symdl.nodes import expand_catalog
-from symdl.verify.sign_region import Known, real_parts, sign_on_region
+from symdl.verify.sign_region import Known, linear_in, real_parts, sign_on_region
 
 __all__ = ["MAX_CASES", "zero_by_cases"]
 
@@ -152,11 +152,9 @@ def _linear(a: sp.Expr) -> tuple[sp.Symbol, sp.Expr, sp.Expr] | None:
     for v in sorted(a.free_symbols, key=str):
         if v.is_positive is not None or v.is_negative is not None:
             continue
-        k = sp.diff(a, v)
-        if k.is_number and k != 0:
-            c = sp.expand(a - k * v)
-            if v not in c.free_symbols:
-                return v, k, c  # type: ignore[return-value]
+        line = linear_in(a, v)
+        if line is not None:
+            return v, *line  # type: ignore[return-value]
     return None
 
 

@@ -27,7 +27,7 @@ import sympy as sp
 from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 
-__all__ = ["Known", "real_parts", "sign_on_region"]
+__all__ = ["Known", "linear_in", "real_parts", "sign_on_region"]
 
 #: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
 Known = tuple[tuple[sp.Expr, int], ...]
@@ -65,6 +65,8 @@ def _sign(
     from symdl.verify.interval import enclose
 
     general = a.xreplace(stand_ins) if stand_ins else a
+    if not _real_variables(general):
+        return None  # the ranges below are real intervals
     if general.is_positive:
         return 1
     if general.is_negative:
@@ -97,6 +99,8 @@ def real_parts(e: sp.Basic) -> sp.Basic:
     from symdl.verify.interval import enclose
 
     def enclosure(a: sp.Expr) -> tuple[Any, Any] | None:
+        if not _real_variables(a):
+            return None  # a complex variable: no real enclosure says anything
         ranges = {v: _ends(_range(v)) for v in a.free_symbols}
         try:
             return enclose(expand_catalog(a), ranges)  # type: ignore[arg-type]
@@ -105,14 +109,14 @@ def real_parts(e: sp.Basic) -> sp.Basic:
 
     def real(n: sp.Basic) -> sp.Basic:
         a = n.args[0]
-        if a.is_extended_real is not True and enclosure(a) is None:
+        ends = enclosure(a)
+        if a.is_extended_real is not True and ends is None:
             return n
         if isinstance(n, sp.re):
             return a
         if isinstance(n, sp.im):
             return sp.S.Zero
-        ends = enclosure(a)  # arg: 0 where a > 0, π where a < 0
-        if ends is not None and ends[0] > 0:
+        if ends is not None and ends[0] > 0:  # arg: 0 where a > 0, π where a < 0
             return sp.S.Zero
         if ends is not None and ends[1] < 0:
             return sp.pi
@@ -121,6 +125,19 @@ def real_parts(e: sp.Basic) -> sp.Basic:
     if not e.has(sp.re, sp.im, sp.arg):
         return e
     return e.replace(lambda n: isinstance(n, (sp.re, sp.im, sp.arg)), real)
+
+
+def _real_variables(a: sp.Basic) -> bool:
+    return all(v.is_extended_real for v in a.free_symbols)
+
+
+def linear_in(a: sp.Expr, v: sp.Symbol) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(k, c)`` if ``a = k·v + c`` with a number ``k ≠ 0`` and ``c`` free of ``v``."""
+    k = sp.diff(a, v)
+    if not (k.is_number and k != 0):
+        return None
+    c = sp.expand(a - k * v)
+    return None if v in c.free_symbols else (k, c)
 
 
 def _range(v: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
@@ -143,12 +160,10 @@ def _box(known: Known) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
         if o == 0 or len(b.free_symbols) != 1:
             continue
         (v,) = b.free_symbols
-        k = sp.diff(b, v)
-        if not (k.is_number and k != 0):
+        line = linear_in(b, v)
+        if line is None or not line[1].is_number:
             continue
-        c = sp.expand(b - k * v)
-        if not c.is_number:
-            continue
+        k, c = line
         lo, hi = box.get(v, _range(v))
         root = -c / k
         if (k > 0) == (o > 0):

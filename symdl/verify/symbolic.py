@@ -55,6 +55,11 @@ class SymbolicOutcome:
     method: str
     reason: str = ""
 
+    @property
+    def away_from_kinks(self) -> bool:
+        """The zero was shown only where no kink argument is 0 (``decide_zero(kinks=False)``)."""
+        return "away from kinks" in self.method
+
 
 def elementary(e: sp.Basic) -> sp.Basic:
     """``e`` with catalogue functions written out, and sigmoid, softplus and the hyperbolic

@@ -12,9 +12,10 @@ that case is identically 0, recursively for the remaining arguments; in the case
 there), and a variable :math:`v` with :math:`a` linear in :math:`v` by the root. Distinct
 arguments get their cases independently (a combination that is empty only asks for
 more), and nested ones after their inner arguments are replaced. Every case must reduce
-to an exact symbolic 0 (``expand``, ``cancel``, ``simplify``): nothing is sampled, except
-that a case found non-zero at one random point is known not to reduce and ends the
-attempt early. The zero cases cover the kink set, so a success proves the identity
+to an exact symbolic 0 (``expand``, ``cancel``, ``simplify``) or be empty — its signs
+cannot occur together (:mod:`symdl.verify.sign_empty`): nothing is sampled, except that
+a case found non-zero at one random point is known not to reduce and is then either
+shown empty or ends the attempt. The zero cases cover the kink set, so a success proves the identity
 everywhere, at the kinks included — e.g. ``softsign'`` written
 :math:`(1 - x\operatorname{sign}x + |x|)/(1 + |x|)^2` equals :math:`1/(1 + |x|)^2`.
 
@@ -38,6 +39,7 @@ import sympy as sp
 from symdl.budget import deadline
 from symdl.errors import BudgetExceeded
 from symdl.nodes import expand_catalog
+from symdl.verify.sign_empty import region_empty
 from symdl.verify.sign_region import Known, linear_in, real_parts, sign_on_region
 
 __all__ = ["MAX_CASES", "zero_by_cases"]
@@ -67,7 +69,10 @@ def zero_by_cases(
     needs more than :data:`MAX_CASES` cases, or the attempt takes longer than ``seconds``.
     ``kinks=False`` leaves out the zero case of every argument that is not identically
     zero; the answer is then ``"sign cases away from kinks (n; k left out)"`` with the
-    number ``k`` of zero cases left out, or the plain answer if none was.
+    number ``k`` of zero cases left out, or the plain answer if none was. A case that
+    does not reduce is shown empty where it can be
+    (:func:`~symdl.verify.sign_empty.region_empty`), and the count says how many were:
+    ``"sign cases (n, m empty)"``.
     """
     e = real_parts(expand_catalog(d))
     if e.has(sp.Max, sp.Min):
@@ -84,9 +89,10 @@ def zero_by_cases(
         return None  # out of time, or SymPy failed on a case: no proof either way
     if not ok:
         return None
+    empty = f", {counter.empty} empty" if counter.empty else ""
     if counter.left_out:
-        return f"sign cases away from kinks ({counter.cases}; {counter.left_out} left out)"
-    return f"sign cases ({counter.cases})"
+        return f"sign cases away from kinks ({counter.cases}{empty}; {counter.left_out} left out)"
+    return f"sign cases ({counter.cases}{empty})"
 
 
 class _Counter:
@@ -96,6 +102,7 @@ class _Counter:
         self.kinks = kinks
         self.cases = 0
         self.left_out = 0
+        self.empty = 0
 
 
 def _innermost(e: sp.Basic) -> sp.Expr | None:
@@ -168,7 +175,7 @@ def _expanded_arguments(e: sp.Basic) -> sp.Basic:
         a = _argument(n)
         if expansion_bound(a, cap=200) > 200:
             return n
-        b = sp.expand(a)
+        b = sp.expand(a, deep=False)
         if b == a:
             return n
         if isinstance(n, _RELATIONS):
@@ -187,7 +194,12 @@ def _split(
         counter.cases += 1
         if counter.cases > MAX_CASES:
             return False
-        return _leaf_zero(e, rng, thorough)
+        if _leaf_zero(e, rng, thorough):
+            return True
+        if known and region_empty(known):  # signs that cannot occur together
+            counter.empty += 1
+            return True
+        return False
     signs: tuple[int, ...] = (0, 1, -1)
     settled = sign_on_region(a, known)
     if settled is not None:
@@ -206,7 +218,7 @@ def _split(
 
 
 def _leaf_zero(e: sp.Basic, rng: random.Random, thorough: bool) -> bool:
-    from symdl.verify.symbolic import elementary, split_powers
+    from symdl.verify.symbolic import IN_PROCESS_TERMS, elementary, expansion_bound, split_powers
 
     if e == 0:
         return True
@@ -217,7 +229,10 @@ def _leaf_zero(e: sp.Basic, rng: random.Random, thorough: bool) -> bool:
         lambda u: sp.expand(sp.powsimp(u)),
         lambda u: sp.cancel(sp.together(u)),
         lambda u: sp.cancel(sp.together(split_powers(u))),
+        lambda u: sp.cancel(sp.together(split_powers(elementary(u)))),  # cosh² = 1 + sinh²
     ]
+    if expansion_bound(e) > IN_PROCESS_TERMS:  # too big to expand first: cancel first
+        steps.reverse()
     if thorough:
         steps += [sp.simplify, lambda u: sp.simplify(elementary(u))]
     return any(step(e) == 0 for step in steps)

@@ -27,7 +27,7 @@ import sympy as sp
 from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 
-__all__ = ["Known", "linear_in", "real_parts", "sign_on_region"]
+__all__ = ["Known", "box_of", "linear_in", "rational_sign", "real_parts", "sign_on_region"]
 
 #: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
 Known = tuple[tuple[sp.Expr, int], ...]
@@ -45,7 +45,7 @@ def sign_on_region(a: sp.Expr, known: Known) -> int | None:
     stand_ins: dict[sp.Basic, sp.Basic] = {}
     for b, o in known:
         stand_ins[b] = sp.S.Zero if o == 0 else sp.Dummy(positive=o > 0, negative=o < 0)
-    box = _box(known)
+    box = box_of(known)
     own = _sign(a, stand_ins, box)
     if own is not None:
         return own
@@ -71,9 +71,9 @@ def _sign(
         return 1
     if general.is_negative:
         return -1
-    polynomial = _polynomial_sign(general, box)
-    if polynomial is not None:
-        return polynomial
+    rational = rational_sign(general, box)
+    if rational is not None:
+        return rational
     ranges = {v: box.get(v, _range(v)) for v in general.free_symbols}
     try:
         lo, hi = enclose(expand_catalog(general), {v: _ends(r) for v, r in ranges.items()})
@@ -152,10 +152,13 @@ def _ends(r: tuple[sp.Expr, sp.Expr]) -> tuple[object, object]:
     return tuple("inf" if e == _INF else "-inf" if e == -_INF else e for e in r)  # type: ignore[return-value]
 
 
-def _box(known: Known) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
+def box_of(
+    known: Known, variables: list[sp.Symbol] | None = None
+) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
     """Each variable's range: its sign's, narrowed by every decided argument ``k·v + c``
-    (numbers ``k ≠ 0``, ``c``) of a non-zero sign."""
-    box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = {}
+    (numbers ``k ≠ 0``, ``c``) of a non-zero sign; with ``variables``, those variables'
+    ranges too (only the narrowed ones otherwise)."""
+    box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = {v: _range(v) for v in variables or ()}
     for b, o in known:
         if o == 0 or len(b.free_symbols) != 1:
             continue
@@ -174,21 +177,32 @@ def _box(known: Known) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
     return box
 
 
-def _polynomial_sign(a: sp.Expr, box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]) -> int | None:
-    """The sign of a polynomial in one variable with rational coefficients, if it has no
-    real root on the variable's (closed) range (Sturm sequences, ``count_roots``)."""
+def rational_sign(a: sp.Expr, box: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]) -> int | None:
+    """The sign of a rational function of one variable with rational coefficients, if
+    neither its numerator nor its denominator has a real root on the variable's (closed)
+    range (Sturm sequences, ``count_roots``)."""
     if len(a.free_symbols) != 1:
         return None
     (v,) = a.free_symbols
-    try:
-        p = sp.Poly(a, v)
-    except sp.PolynomialError:
-        return None
-    if p.degree() < 1 or p.domain not in (sp.ZZ, sp.QQ):
-        return None
     lo, hi = box.get(v, _range(v))
     if not (lo.is_Rational or lo == -_INF) or not (hi.is_Rational or hi == _INF) or lo >= hi:
         return None
+    try:
+        numerator, denominator = sp.fraction(sp.together(a))
+        signs = [_polynomial_sign(sp.Poly(p, v), lo, hi) for p in (numerator, denominator)]
+    except (sp.PolynomialError, sp.CoercionFailed):
+        return None
+    if None in signs:
+        return None
+    return signs[0] * signs[1]  # type: ignore[operator]
+
+
+def _polynomial_sign(p: sp.Poly, lo: sp.Expr, hi: sp.Expr) -> int | None:
+    if p.domain not in (sp.ZZ, sp.QQ):
+        return None
+    if p.degree() < 1:
+        value = p.as_expr()
+        return None if value == 0 else 1 if value > 0 else -1
     count = p.count_roots(None if lo == -_INF else lo, None if hi == _INF else hi)
     if count != 0:
         return None

@@ -42,6 +42,7 @@ IN_PROCESS_TERMS = 4000
 IN_PROCESS_SECONDS = 0.5
 _CACHE_SIZE = 512
 _cache: OrderedDict[tuple[sp.Basic, ...], SymbolicOutcome] = OrderedDict()
+_KINKED = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min)
 
 
 @dataclass(frozen=True)
@@ -190,12 +191,18 @@ def _reduce(
         ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),
         ("cancel", lambda e: sp.cancel(sp.together(e))),
         ("powers split and cancel", _split_cancel),
+        ("exponentials and cancel", lambda e: _split_cancel(elementary(e))),
     ]
     if expansion_bound(d) > IN_PROCESS_TERMS:  # too big to expand first: cancel first
         canonical.reverse()
+    cased = False
     for name, step in (*canonical, ("simplify", sp.simplify)):
         if name == "simplify":  # cheap sign cases before simplify
             cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False, kinks=kinks)
+            if cases is None and d.has(*_KINKED):
+                # simplify seldom settles what cases do not, and can take all the time
+                left = seconds - (time.monotonic() - start)
+                cases, cased = zero_by_cases(d, seconds=left / 2, kinks=kinks), True
             if cases is not None:
                 return True, sp.S.Zero, cases
         if name in tried:
@@ -206,9 +213,10 @@ def _reduce(
     r = _attempt(lambda e: sp.simplify(elementary(e)), d)
     if r == 0:
         return True, r, "simplify in exponentials"
-    cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start), kinks=kinks)
-    if cases is not None:
-        return True, sp.S.Zero, cases
+    if not cased:
+        cases = zero_by_cases(d, seconds=seconds - (time.monotonic() - start), kinks=kinks)
+        if cases is not None:
+            return True, sp.S.Zero, cases
     return False, r, "simplify"
 
 

@@ -119,6 +119,10 @@ class Evaluator:
                 value = self.visit(expr)
             except (OverflowError, MemoryError) as err:  # exp(exp(exp(exp(40))))
                 raise NotAdmissible(f"a value too large to evaluate ({err})") from None
+            except TypeError as err:  # a comparison of a complex value
+                raise UnsupportedError(f"a complex value in {expr} ({err})") from None
+        if isinstance(value, mpmath.mpc):
+            raise UnsupportedError(f"the value of {expr} is not real")
         with mpmath.workdps(self.dps):
             return +value
 
@@ -126,6 +130,8 @@ class Evaluator:
         hit = self.memo.get(e)
         if hit is None:
             hit = self._visit(e)
+            if isinstance(hit, mpmath.mpc) and hit.imag == 0:
+                hit = hit.real  # I*im(u) with u real is an exact complex 0
             self.memo[e] = hit
         return hit
 
@@ -145,6 +151,10 @@ class Evaluator:
             return +mpmath.pi
         if e is sp.E:
             return +mpmath.e
+        if e is sp.I:
+            # sympy.diff writes |u|' with re(u) + I*im(u) where it cannot show u real; with
+            # u real, im(u) is an exact 0 and so is I*im(u). Only a real result is returned.
+            return mpmath.mpc(0, 1)
         if isinstance(e, sp.Add):
             return mpmath.fsum(self.visit(a) for a in e.args)
         if isinstance(e, sp.Mul):

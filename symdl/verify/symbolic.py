@@ -197,12 +197,15 @@ def _reduce(
         canonical.reverse()
     cased = False
     for name, step in (*canonical, ("simplify", sp.simplify)):
-        if name == "simplify":  # cheap sign cases before simplify
+        if name == "simplify" and d.has(*_KINKED):
+            # sign cases before simplify, which seldom settles what they do not and can
+            # take all the time
+            left = seconds - (time.monotonic() - start)
+            cases, cased = zero_by_cases(d, seconds=0.75 * left, kinks=kinks), True
+            if cases is not None:
+                return True, sp.S.Zero, cases
+        elif name == "simplify":  # cheap cases for a Piecewise's conditions
             cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False, kinks=kinks)
-            if cases is None and d.has(*_KINKED):
-                # simplify seldom settles what cases do not, and can take all the time
-                left = seconds - (time.monotonic() - start)
-                cases, cased = zero_by_cases(d, seconds=left / 2, kinks=kinks), True
             if cases is not None:
                 return True, sp.S.Zero, cases
         if name in tried:

@@ -10,7 +10,10 @@ refutation: only a confirmed numerical counterexample refutes a claim.
 Speed without weaker verdicts: the ``expand`` forms (and, where a ``SIGALRM`` deadline can
 stop it, ``cancel``) are first tried in this process, on a difference whose expansion is bounded
 in advance (:func:`expansion_bound`), so nothing can blow up; only an exact ``0`` is
-concluded there, and anything else goes to a budgeted child process as before. Outcomes
+concluded there; a rational function of one variable too big to expand is tried there by
+its exact values at more points than its numerator's degree
+(:mod:`symdl.verify.rational_identity`), which the child then tries first, with more time.
+Anything else goes to a budgeted child process as before. Outcomes
 that finished (zero or not) are remembered for the life of the process, keyed by the
 differences themselves: the same difference always reduces the same way.
 """
@@ -30,6 +33,7 @@ import sympy as sp
 from symdl.budget import deadline, run_with_budget
 from symdl.errors import BudgetExceeded, SymdlError
 from symdl.nodes import expand_catalog, sigmoid, softplus
+from symdl.verify.rational_identity import zero_by_degree
 from symdl.verify.sign_cases import zero_by_cases
 from symdl.verify.sign_region import real_parts
 
@@ -154,8 +158,9 @@ def _in_process(d: sp.Basic) -> tuple[str | None, tuple[str, ...]]:
     methods that ran to the end here."""
     if d == 0:
         return "structural", ()
-    if expansion_bound(d) > IN_PROCESS_TERMS:
-        return None, ()
+    if expansion_bound(d) > IN_PROCESS_TERMS:  # a rational function of one variable may
+        # still have quick exact values (where the deadline can stop them)
+        return (zero_by_degree(d, seconds=IN_PROCESS_SECONDS) if _can_interrupt() else None), ()
     tried: tuple[str, ...] = ()
     try:
         with deadline(IN_PROCESS_SECONDS):
@@ -186,6 +191,9 @@ def _reduce(
     d = real_parts(d)  # re u = u where u is real (SymPy's derivative of |u| has them)
     if d == 0:
         return True, sp.S.Zero, "real parts"
+    rational = zero_by_degree(d, seconds=seconds / 2)  # None unless rational in one variable
+    if rational is not None:
+        return True, sp.S.Zero, rational
     canonical: list[tuple[str, Callable[[sp.Basic], sp.Basic]]] = [
         ("expand", sp.expand),
         ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),

@@ -166,6 +166,54 @@ def test_a_negative_power_swaps_numerator_and_denominator():
     assert degree_bound(d) == (8, 2)
 
 
+def vanishing(template: sp.Basic, unknowns: list[sp.Symbol], k: int) -> sp.Basic:
+    """``template`` (linear in ``unknowns``) with numbers for them such that it is 0 at the
+    first ``k`` points where it is defined, yet not identically 0."""
+    admissible = (p for p in rational_points() if p != 0)  # the templates divide by x
+    rows = [template.subs(x, sp.Rational(p)) for p in itertools.islice(admissible, k)]
+    matrix, _ = sp.linear_eq_to_matrix(rows, unknowns)
+    for c in matrix.nullspace():
+        d = template.subs(dict(zip(unknowns, c)))
+        if sp.cancel(sp.together(d)) != 0:
+            return d
+    raise AssertionError("no such combination")
+
+
+def test_a_product_adds_the_powers_of_a_shared_base():
+    # W*(1/x + 1)*(1/x + 2) + V has numerator W*(1 + x)*(1 + 2*x) + x**2*V of degree 5
+    # (deg W = 1, deg V = 3); a product that took the larger power of x instead of the sum
+    # would read degree 4 and prove a d that vanishes at 5 points
+    c = sp.symbols("c:6")
+    w = c[0] + c[1] * x
+    v = sum(c[2 + j] * x**j for j in range(4))
+    d = vanishing(w * (1 / x + 1) * (1 / x + 2) + v, list(c), 5)
+    assert zero_by_degree(d) is None
+    assert degree_bound(d)[0] >= 5
+
+
+def test_a_sum_takes_the_highest_power_of_a_shared_base():
+    # W*(1/x + 1/x**2) + V has numerator W*(x + 1) + x**2*V of degree 4 (deg W = 3,
+    # deg V = 2); a sum that took the lower power of x would read degree 3 and prove a d
+    # that vanishes at 4 points
+    c = sp.symbols("c:7")
+    w = sum(c[j] * x**j for j in range(4))
+    v = sum(c[4 + j] * x**j for j in range(3))
+    d = vanishing(w * (1 / x + 1 / x**2) + v, list(c), 4)
+    assert zero_by_degree(d) is None
+    assert degree_bound(d)[0] >= 4
+
+
+def test_a_power_multiplies_the_powers_of_its_bases():
+    # W*(1/x + 1)**2 + V has numerator W*(x + 1)**2 + x**2*V of degree 5 (deg W = 1,
+    # deg V = 3); a square that kept x to the first power below would read degree 4
+    c = sp.symbols("c:6")
+    w = c[0] + c[1] * x
+    v = sum(c[2 + j] * x**j for j in range(4))
+    d = vanishing(w * (1 / x + 1) ** 2 + v, list(c), 5)
+    assert zero_by_degree(d) is None
+    assert degree_bound(d)[0] >= 5
+
+
 @pytest.mark.parametrize(
     "d",
     [

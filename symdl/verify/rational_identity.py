@@ -2,33 +2,38 @@ r"""Prove a rational function of one variable identically zero from exact values
 points, with a degree bound read off the expression as it is written.
 
 Write every node :math:`v` of an expression built from rational numbers, one variable
-:math:`x`, sums, products and integer powers as a pair of polynomials
-:math:`N_v, Q_v \in \mathbb{Q}[x]` combined *naively*, without any cancellation:
+:math:`x`, sums, products and integer powers as :math:`N_v / Q_v`, where
+:math:`N_v \in \mathbb{Q}[x]` and :math:`Q_v = \prod_u N_u^{e_{v,u}}` is a product of powers
+of the numerators of the bases :math:`u` of the negative powers in the expression, combined
+without any cancellation:
 
-* a number :math:`a/b`: :math:`N = a`, :math:`Q = b`; the variable: :math:`N = x`, :math:`Q = 1`;
-* a sum :math:`\sum_i v_i`: :math:`N = \sum_i N_i \prod_{j \ne i} Q_j`,
-  :math:`Q = \prod_j Q_j`;
-* a product :math:`\prod_i v_i`: :math:`N = \prod_i N_i`, :math:`Q = \prod_i Q_i`;
-* a power :math:`u^k`: :math:`N = N_u^k`, :math:`Q = Q_u^k` for :math:`k \ge 0`, and
-  :math:`N = Q_u^{|k|}`, :math:`Q = N_u^{|k|}` for :math:`k < 0`.
+* a number :math:`c`: :math:`N = c`, :math:`Q = 1`; the variable: :math:`N = x`, :math:`Q = 1`;
+* a sum :math:`\sum_i v_i`: each base at its highest power among the terms,
+  :math:`e_{v,u} = \max_i e_{i,u}`, and :math:`N = \sum_i N_i \, Q_v / Q_i`;
+* a product :math:`\prod_i v_i`: :math:`N = \prod_i N_i`, the exponents add;
+* a power :math:`u^k` with :math:`k \ge 0`: :math:`N = N_u^k`, the exponents times :math:`k`;
+  with :math:`k < 0`: :math:`N = Q_u^{|k|}` and :math:`Q = N_u^{|k|}`.
 
-The same rules bound the degrees :math:`(n_v, m_v)` of :math:`(N_v, Q_v)`: for a sum
-:math:`n \le \max_i (n_i + \sum_{j \ne i} m_j)`, :math:`m \le \sum_j m_j`; for a product the
-sums; for :math:`u^k` the degrees times :math:`|k|`, swapped when :math:`k < 0`.
+For :math:`a/b + c/e` with different bases this is the textbook :math:`(a e + c b)/(b e)`; a
+base met in several terms counts once, at its highest power. The same rules bound the
+degrees, :math:`n_v \ge \deg N_v`: for a sum
+:math:`n_v \le \max_i \bigl(n_i + \sum_u (e_{v,u} - e_{i,u})\, n_u\bigr)`, for a product
+:math:`\sum_i n_i`, for :math:`u^k` :math:`k n_u`, for :math:`u^{-k}`
+:math:`k \sum_w e_{u,w} n_w`; and :math:`\deg Q_v \le \sum_u e_{v,u} n_u`.
 
-Call a point :math:`p` *admissible* if the exact evaluation of the expression at
-:math:`p` divides by no zero: every base of a negative power evaluates to a non-zero
-number. By induction over the nodes, at an admissible point :math:`Q_v(p) \ne 0` and
-:math:`v(p) = N_v(p) / Q_v(p)` for every node — a sum, product or positive power of
-fractions with non-zero denominators is the naive fraction with their product as the
-denominator, and for :math:`u^{-k}` the base :math:`u(p) = N_u(p)/Q_u(p)` is non-zero, so
-:math:`N_u(p) \ne 0` is the new denominator. Hence :math:`d(p) = 0` at an admissible
-point gives :math:`N_d(p) = 0`. If that holds at :math:`D + 1` distinct admissible points
-with :math:`D \ge n_d \ge \deg N_d`, then :math:`N_d` is the zero polynomial, since a
-non-zero polynomial of degree at most :math:`D` has at most :math:`D` roots. So
-:math:`d = N_d / Q_d = 0` at every admissible point, real or complex: *identically zero*
-here means zero wherever :math:`d` is defined (``(x**2 - 1)/(x - 1) - (x + 1)`` is,
-although undefined at 1), which is the same as zero in the field :math:`\mathbb{Q}(x)`.
+Call a point :math:`p` *admissible* if the exact evaluation of the expression at :math:`p`
+divides by no zero: every base of a negative power evaluates to a non-zero number. By
+induction over the nodes, arguments first, at an admissible point :math:`Q_v(p) \ne 0` and
+:math:`v(p) = N_v(p) / Q_v(p)` for every node: every base :math:`u` below :math:`v` has
+:math:`u(p) \ne 0`, so :math:`N_u(p) = u(p)\, Q_u(p) \ne 0` and :math:`Q_v(p) \ne 0`, and a
+sum, product or power of the fractions :math:`N_i(p)/Q_i(p)` is the fraction the rules
+build. Hence :math:`d(p) = 0` at an admissible point gives :math:`N_d(p) = 0`. If that
+holds at :math:`D + 1` distinct admissible points with :math:`D \ge n_d \ge \deg N_d`, then
+:math:`N_d` is the zero polynomial, since a non-zero polynomial of degree at most
+:math:`D` has at most :math:`D` roots. So :math:`d = N_d / Q_d = 0` at every admissible
+point, real or complex: *identically zero* here means zero wherever :math:`d` is defined
+(``(x**2 - 1)/(x - 1) - (x + 1)`` is, although undefined at 1), which is the same as zero
+in the field :math:`\mathbb{Q}(x)`.
 
 An inadmissible point is a root of :math:`N_u` for the base :math:`u` of some negative
 power. When every such :math:`N_u` is non-zero there are at most :math:`\sum_u n_u` of
@@ -70,7 +75,7 @@ class _Op(NamedTuple):
 @dataclass(frozen=True)
 class _Program:
     """The expression's distinct nodes in an order where arguments come first (the last is
-    the whole), the naive degree bounds of the whole, and the bound on inadmissible
+    the whole), the degree bounds of the whole, and the bound on inadmissible
     points (the sum of the numerator bounds of the bases of negative powers)."""
 
     ops: tuple[_Op, ...]
@@ -89,16 +94,21 @@ def _compile(e: sp.Basic) -> _Program | None:
         return None
     index: dict[sp.Basic, int] = {}
     ops: list[_Op] = []
-    degrees: list[tuple[int, int]] = []
+    numerators: list[int] = []  # n_v, a bound on deg N_v
+    powers: list[dict[int, int]] = []  # e_{v,u}, by the index of the base u
     bases: set[int] = set()
+
+    def below(exponents: dict[int, int]) -> int:  # a degree bound of prod_u N_u**e_u
+        return sum(k * numerators[u] for u, k in exponents.items())
 
     def visit(n: sp.Basic) -> int | None:
         if n in index:
             return index[n]
+        exps: dict[int, int] = {}
         if isinstance(n, sp.Rational):
-            op, deg = _Op("number", number=Fraction(int(n.p), int(n.q))), (0, 0)
+            op, top = _Op("number", number=Fraction(int(n.p), int(n.q))), 0
         elif n == x:
-            op, deg = _Op("x"), (1, 0)
+            op, top = _Op("x"), 1
         elif isinstance(n, (sp.Add, sp.Mul)):
             args = []
             for a in n.args:
@@ -106,26 +116,38 @@ def _compile(e: sp.Basic) -> _Program | None:
                 if i is None:
                     return None
                 args.append(i)
-            ds = [degrees[i] for i in args]
-            m = sum(q for _, q in ds)
             if isinstance(n, sp.Add):
-                op, deg = _Op("+", tuple(args)), (max(p + m - q for p, q in ds), m)
+                for i in args:
+                    for u, k in powers[i].items():
+                        exps[u] = max(exps.get(u, 0), k)
+                whole = below(exps)
+                op, top = (
+                    _Op("+", tuple(args)),
+                    max(numerators[i] + whole - below(powers[i]) for i in args),
+                )
             else:
-                op, deg = _Op("*", tuple(args)), (sum(p for p, _ in ds), m)
+                for i in args:
+                    for u, k in powers[i].items():
+                        exps[u] = exps.get(u, 0) + k
+                op, top = _Op("*", tuple(args)), sum(numerators[i] for i in args)
         elif isinstance(n, sp.Pow) and isinstance(n.exp, sp.Integer):
             i = visit(n.base)
             if i is None:
                 return None
             k = int(n.exp)
-            p, q = degrees[i]
-            op, deg = _Op("^", (i,), power=k), ((k * p, k * q) if k >= 0 else (-k * q, -k * p))
-            if k < 0:
+            op = _Op("^", (i,), power=k)
+            if k >= 0:
+                top = k * numerators[i]
+                exps = {u: k * j for u, j in powers[i].items()} if k else {}
+            else:
+                top, exps = -k * below(powers[i]), {i: -k}
                 bases.add(i)
         else:
             return None
         index[n] = len(ops)
         ops.append(op)
-        degrees.append(deg)
+        numerators.append(top)
+        powers.append(exps)
         return index[n]
 
     try:
@@ -133,13 +155,14 @@ def _compile(e: sp.Basic) -> _Program | None:
             return None
     except RecursionError:
         return None
-    n, m = degrees[-1]
-    return _Program(tuple(ops), n, m, sum(degrees[i][0] for i in bases))
+    return _Program(
+        tuple(ops), numerators[-1], below(powers[-1]), sum(numerators[i] for i in bases)
+    )
 
 
 def degree_bound(e: sp.Basic) -> tuple[int, int] | None:
-    """Upper bounds on the degrees of the naive numerator and denominator of ``e`` (the
-    module's rules, no cancellation), or None unless ``e`` is built from rational numbers,
+    """Upper bounds on the degrees of the numerator and denominator of ``e`` combined by
+    the module's rules (no cancellation), or None unless ``e`` is built from rational numbers,
     one symbol, sums, products and integer powers.
 
     >>> x = sp.Symbol("x")

@@ -222,7 +222,8 @@ def zero_by_degree(d: sp.Basic, *, seconds: float = 5.0) -> str | None:
     identically zero, for a non-zero polynomial of degree at most :math:`D` has at most
     :math:`D` roots. The first non-zero value gives None: this only proves, it never
     refutes. None also when :math:`D >` :data:`DEGREE_CAP`, when ``d`` is defined nowhere,
-    or when the work takes more than ``seconds``.
+    or when the work takes more than ``seconds`` (a :func:`symdl.budget.deadline`: in the
+    main thread of a POSIX process; elsewhere only the cap bounds the work).
 
     >>> x = sp.Symbol("x")
     >>> zero_by_degree((x**2 - 1) / (x - 1) - (x + 1))

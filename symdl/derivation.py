@@ -37,12 +37,21 @@ _RANK = {"proved": 0, "verified": 1, "undecided": 2, "refuted": 3}
 def evaluate_derivatives(expr: sp.Basic) -> sp.Basic:
     """``expr`` with every unevaluated ``Derivative`` node replaced by its value.
 
-    Values are SymPy's; the Dirac delta of a step function's derivative is 0 away from
-    the jump, and the checks sample only away from kinks and jumps.
+    Values are SymPy's, of the function with every kink of constant sign settled
+    (:func:`~symdl.verify.sign_region.settled_kinks`: the same function, whose derivative
+    SymPy may write where it cannot for the original); the Dirac delta of a step
+    function's derivative is 0 away from the jump, and the checks sample only away from
+    kinks and jumps.
     """
+    from symdl.verify.sign_region import settled_kinks
+
     if not expr.has(sp.Derivative):
         return expr
-    done = expr.replace(lambda n: isinstance(n, sp.Derivative), lambda n: n.doit(deep=False))
+
+    def value(n: sp.Derivative) -> sp.Basic:
+        return sp.Derivative(settled_kinks(n.expr), *n.variable_count).doit(deep=False)
+
+    done = expr.replace(lambda n: isinstance(n, sp.Derivative), value)
     # a step function's derivative is 0 away from its jump, where every check samples
     return done.replace(lambda n: isinstance(n, sp.DiracDelta), lambda n: sp.Integer(0))
 

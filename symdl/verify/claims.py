@@ -23,6 +23,7 @@ from symdl.ops import FUNCTIONS
 from symdl.parse import as_expression
 from symdl.shapes import Scope, Shape, format_shape, shape_of
 from symdl.unparse import to_text
+from symdl.verify.sign_region import settled_kinks
 
 __all__ = [
     "Problem",
@@ -234,7 +235,9 @@ def _gradient(
     if not w_shape:
         if isinstance(lowered, sp.MatrixBase):
             return lowered.applyfunc(lambda v: sp.diff(v, var))
-        return sp.diff(lowered, var)
+        # the same function with its kinks of constant sign settled: SymPy's derivative of
+        # |min(0, 2 + sin x)| is defined nowhere, that of 0 is 0
+        return sp.diff(settled_kinks(lowered), var)
     entries = inst.entries[wrt]
     if not f_shape:
         return sp.ImmutableMatrix(

@@ -27,7 +27,15 @@ import sympy as sp
 from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 
-__all__ = ["Known", "box_of", "linear_in", "rational_sign", "real_parts", "sign_on_region"]
+__all__ = [
+    "Known",
+    "box_of",
+    "linear_in",
+    "rational_sign",
+    "real_parts",
+    "settled_kinks",
+    "sign_on_region",
+]
 
 #: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
 Known = tuple[tuple[sp.Expr, int], ...]
@@ -125,6 +133,46 @@ def real_parts(e: sp.Basic) -> sp.Basic:
     if not e.has(sp.re, sp.im, sp.arg):
         return e
     return e.replace(lambda n: isinstance(n, (sp.re, sp.im, sp.arg)), real)
+
+
+def settled_kinks(e: sp.Basic) -> sp.Basic:
+    r"""``e`` with every :math:`|u|`, :math:`\operatorname{sign} u`, :math:`H(u)`,
+    :math:`\max` and :math:`\min` whose argument keeps one sign on every variable's range
+    written as its value there: :math:`\min(0, (2 + \sin x)^{1/2}) = 0` and so
+    :math:`|\min(0, (2 + \sin x)^{1/2})| = 0` for every real :math:`x`.
+
+    The result equals ``e`` at every point, so it has the same derivative; SymPy's
+    derivative of the original can be defined nowhere (:math:`u\,u'/|u|` with
+    :math:`u \equiv 0`). Signs are settled as :func:`sign_on_region` settles them, with
+    nothing decided: assumptions, Sturm sequences, interval enclosures.
+    """
+    kinked = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min)
+    if not e.has(*kinked) or not _real_variables(e):
+        return e
+
+    def sign(a: sp.Expr) -> int | None:
+        return 0 if a == 0 else _sign(a, {}, {})
+
+    def settle(n: sp.Basic) -> sp.Basic:
+        if isinstance(n, (sp.Max, sp.Min)):
+            bigger = 1 if isinstance(n, sp.Max) else -1
+            kept = list(n.args)  # drop each argument another one beats everywhere
+            for a in n.args:
+                if any(b != a and sign(bigger * (b - a)) in (0, 1) for b in kept):
+                    kept.remove(a)
+            return n.func(*kept) if len(kept) < len(n.args) else n
+        s = sign(n.args[0])
+        if s is None:
+            return n
+        if isinstance(n, sp.Abs):
+            return s * n.args[0]
+        if isinstance(n, sp.sign):
+            return sp.Integer(s)
+        if s == 0:
+            return n.args[1] if len(n.args) > 1 else sp.S.Half
+        return sp.Integer(1 if s > 0 else 0)
+
+    return e.replace(lambda n: isinstance(n, kinked), settle)
 
 
 def _real_variables(a: sp.Basic) -> bool:

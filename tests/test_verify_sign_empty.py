@@ -24,6 +24,7 @@ x = sp.Symbol("x", real=True)
 y = sp.Symbol("y", real=True)
 t = sp.Symbol("t", positive=True)
 c = sp.Rational(43, 100)
+Q = sp.exp(sp.sin(sp.Rational(1, 2))) / (1 + sp.exp(sp.sin(sp.Rational(1, 2))))
 
 
 def mish(u: sp.Expr) -> sp.Expr:
@@ -48,6 +49,18 @@ EMPTY = [
     ((x - sp.Rational(1, 2), 1), (x**2 - x + sp.Rational(1, 8), -1), (x**3 - 2 * x, 1)),
     # a monotone tail: x − log(1 + x²) > 0 for x > 0 grows without bound
     ((x, 1), (x - sp.log(1 + x**2), -1)),
+    # t³/(t + 1)³ > 1/2 needs t > 3.8, where t³/(t + 1)³ < q/(t² + 1) fails: on the tail
+    # only t = 1/s, cancelled, bounds t³/(t + 1)³ = 1/(1 + s)³ away from 0
+    (
+        (t**3 / (t + 1) ** 3 - Q / (t**2 + 1), -1),
+        (t**3 / (t + 1) ** 3 - sp.Rational(1, 2), 1),
+    ),
+    # c = a + b with a, b > 0 and c < 0, where b and c − a are written differently
+    (
+        (x**2 * (sp.erf(x**2) + 1) - 2, 1),
+        (5 * x / (2 * (sp.erf(y) ** 2 + 1)) + 2, 1),
+        (x**2 * (sp.erf(x**2) + 1) + 5 * x / (2 * (sp.erf(y) ** 2 + 1)), -1),
+    ),
 ]
 
 
@@ -64,6 +77,16 @@ NOT_EMPTY = [
     ((sp.sin(x) - sp.Rational(999, 1000), 1), (sp.cos(x), 1)),  # a narrow interval
     ((t - 10**6, 1), (sp.exp(-t) - sp.exp(-(10**6)), -1)),  # far out on the tail
     ((x - y, 1), (y - x + sp.Rational(1, 10**9), 1)),  # a thin strip
+    # both hold at t = 1: 1/8 > 1/100, and 1/8 < q/2
+    (
+        (t**3 / (t + 1) ** 3 - Q / (t**2 + 1), -1),
+        (t**3 / (t + 1) ** 3 - sp.Rational(1, 100), 1),
+    ),
+    (
+        (x**2 * (sp.erf(x**2) + 1) - 2, 1),
+        (5 * x / (2 * (sp.erf(y) ** 2 + 1)) + 2, 1),
+        (x**2 * (sp.erf(x**2) + 1) + 5 * x / (2 * (sp.erf(y) ** 2 + 1)), 1),
+    ),
 ]
 
 

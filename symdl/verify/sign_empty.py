@@ -120,6 +120,7 @@ def _covered(known: Known) -> bool:
         start[v] = (_outward(lo, -math.inf), _outward(hi, math.inf))
     entries = [(expand_catalog(b), o) for b, o in known]
     slopes: dict[int, sp.Expr] = {}
+    tails: dict[tuple[int, sp.Symbol, int], tuple[sp.Symbol, sp.Expr] | None] = {}
     stack = [start]
     boxes = 0
     order = list(range(len(entries)))
@@ -128,7 +129,7 @@ def _covered(known: Known) -> bool:
         boxes += 1
         if boxes > MAX_BOXES:
             return False
-        hit = next((i for i in order if _excludes(entries, i, box, slopes)), None)
+        hit = next((i for i in order if _excludes(entries, i, box, slopes, tails)), None)
         if hit is not None:
             order.remove(hit)
             order.insert(0, hit)  # a neighbouring box is likely excluded by the same one
@@ -141,11 +142,17 @@ def _covered(known: Known) -> bool:
 
 
 def _excludes(
-    entries: list[tuple[sp.Expr, int]], i: int, box: Box, slopes: dict[int, sp.Expr]
+    entries: list[tuple[sp.Expr, int]],
+    i: int,
+    box: Box,
+    slopes: dict[int, sp.Expr],
+    tails: dict[tuple[int, sp.Symbol, int], tuple[sp.Symbol, sp.Expr] | None],
 ) -> bool:
     b, o = entries[i]
     ends = _enclosure(b, box)
     if ends is not None and _wrong_sign(*ends, o):
+        return True
+    if _tail_excludes(b, o, box, tails, i):
         return True
     if len(b.free_symbols) != 1:
         return False
@@ -164,6 +171,50 @@ def _excludes(
     low = first[0] if first is not None else -math.inf
     high = last[1] if last is not None else math.inf
     return _wrong_sign(low, high, o)
+
+
+def _tail_excludes(
+    b: sp.Expr,
+    o: int,
+    box: Box,
+    tails: dict[tuple[int, sp.Symbol, int], tuple[sp.Symbol, sp.Expr] | None],
+    i: int,
+) -> bool:
+    r"""On a ray :math:`v \ge m \ge 1` (or :math:`v \le -m`), ``b`` written in
+    :math:`s = \pm 1/v \in (0, 1/m]` and cancelled has an enclosure of the wrong sign:
+    :math:`x^3/(x + 1)^3` is :math:`1/(1 + s)^3`, which intervals bound where the original
+    gives :math:`[0, \infty]`."""
+    for v in sorted(b.free_symbols, key=str):
+        lo, hi = box[v]
+        if math.isinf(hi) and not math.isinf(lo) and lo >= 1:
+            side, end = 1, lo
+        elif math.isinf(lo) and not math.isinf(hi) and hi <= -1:
+            side, end = -1, -hi
+        else:
+            continue
+        key = (i, v, side)
+        if key not in tails:
+            tails[key] = _reciprocal_form(b, v, side)
+        form = tails[key]
+        if form is None:
+            continue
+        s, written = form
+        ends = _enclosure(written, {**box, s: (0.0, math.nextafter(1 / end, math.inf))})
+        if ends is not None and _wrong_sign(*ends, o):
+            return True
+    return False
+
+
+def _reciprocal_form(b: sp.Expr, v: sp.Symbol, side: int) -> tuple[sp.Symbol, sp.Expr] | None:
+    from symdl.verify.symbolic import expansion_bound
+
+    if expansion_bound(b, cap=400) > 400 or not _small_powers(b):
+        return None
+    s = sp.Dummy("s", positive=True)
+    try:
+        return s, sp.cancel(sp.together(b.xreplace({v: side / s})))
+    except (ValueError, TypeError, ArithmeticError, sp.PolynomialError):
+        return None
 
 
 def _slope_sign(slope: sp.Expr, v: sp.Symbol, ends: tuple[float, float]) -> int | None:

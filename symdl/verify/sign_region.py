@@ -57,12 +57,14 @@ def sign_on_region(a: sp.Expr, known: Known) -> int | None:
     own = _sign(a, stand_ins, box)
     if own is not None:
         return own
+    expanded = {sp.expand(b): o for b, o in known}  # r below is expanded
     for b, o in known:  # a = c + r with c = ±b of a known sign, r of that sign too
         if o == 0:
             continue
         for c, sign in ((b, o), (-b, -o)):
             r = sp.expand(a - c)
-            if r == 0 or _sign(r, stand_ins, box) == sign:
+            of_r = 0 if r == 0 else expanded.get(r, -expanded.get(-r, 2))  # ±2: not known
+            if of_r in (0, sign) or _sign(r, stand_ins, box) == sign:
                 return sign
     return None
 

@@ -203,16 +203,16 @@ def _reduce(
     ]
     if expansion_bound(d) > IN_PROCESS_TERMS:  # too big to expand first: cancel first
         canonical.reverse()
-    cased = False
+    cased = d.has(*_KINKED)
+    if cased:
+        # sign cases first: each case is reduced by the canonical forms, and those forms
+        # (and simplify) on the whole difference seldom settle what the cases do not,
+        # while they can take all the time
+        cases = zero_by_cases(d, seconds=0.75 * seconds, kinks=kinks)
+        if cases is not None:
+            return True, sp.S.Zero, cases
     for name, step in (*canonical, ("simplify", sp.simplify)):
-        if name == "simplify" and d.has(*_KINKED):
-            # sign cases before simplify, which seldom settles what they do not and can
-            # take all the time
-            left = seconds - (time.monotonic() - start)
-            cases, cased = zero_by_cases(d, seconds=0.75 * left, kinks=kinks), True
-            if cases is not None:
-                return True, sp.S.Zero, cases
-        elif name == "simplify":  # cheap cases for a Piecewise's conditions
+        if name == "simplify" and not cased:  # cheap cases for a Piecewise's conditions
             cases = zero_by_cases(d, seconds=min(seconds / 4, 2.0), thorough=False, kinks=kinks)
             if cases is not None:
                 return True, sp.S.Zero, cases

@@ -17,8 +17,9 @@ from symdl.derivation import evaluate_derivatives
 from symdl.nodes import softplus
 from symdl.parse import parse
 from symdl.verify import check_derivative
+from symdl.verify.sign_cases import zero_by_cases
 from symdl.verify.sign_empty import region_empty
-from symdl.verify.sign_region import settled_kinks
+from symdl.verify.sign_region import completed_square, settled_kinks
 
 x = sp.Symbol("x", real=True)
 y = sp.Symbol("y", real=True)
@@ -172,3 +173,13 @@ def test_a_derivative_sympy_defines_nowhere_is_checked_on_the_settled_function()
     assert check_derivative(f, "x", "0", points=4, timeout=20.0).verdict == "proved"
     wrong = check_derivative(f, "x", "cos(x)", points=4, timeout=20.0)
     assert wrong.verdict == "refuted"
+
+
+def test_a_square_written_out_is_seen_whole():
+    # SymPy writes sign(L² + 2Lu + u² + 1) for sign((u + L)² + 1): positive everywhere
+    u, big = x - sp.exp(y), sp.log(1 + x**4)
+    expanded = sp.expand(u**2 + 2 * u * big + big**2 + 1, deep=False)
+    assert completed_square(expanded) == (u + big) ** 2 + 1
+    assert zero_by_cases(sp.sign(expanded) - 1) is not None
+    assert zero_by_cases(sp.sign(expanded - 2) - 1) is None  # (u + L)² − 1 changes sign
+    assert completed_square(sp.sin(x) + 1) is None

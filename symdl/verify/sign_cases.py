@@ -40,7 +40,13 @@ from symdl.budget import deadline
 from symdl.errors import BudgetExceeded
 from symdl.nodes import expand_catalog
 from symdl.verify.sign_empty import region_empty
-from symdl.verify.sign_region import Known, linear_in, real_parts, sign_on_region
+from symdl.verify.sign_region import (
+    Known,
+    completed_square,
+    linear_in,
+    real_parts,
+    sign_on_region,
+)
 
 __all__ = ["MAX_CASES", "zero_by_cases"]
 
@@ -105,22 +111,41 @@ class _Counter:
         self.empty = 0
 
 
-def _innermost(e: sp.Basic) -> sp.Expr | None:
-    """An argument of an innermost atom, with a leading minus sign taken out."""
+def _innermost(e: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(a, written)``: the argument of an innermost atom in its normal form
+    (:func:`_normal`) with a leading minus sign taken out, and as written, the same way
+    round."""
     for n in sp.preorder_traversal(e):
         if isinstance(n, _KINKY) and not _argument(n).has(*_KINKY):
-            a = _argument(n)
-            return -a if a.could_extract_minus_sign() else a
+            written = _argument(n)
+            a = _normal(written)
+            return (-a, -written) if a.could_extract_minus_sign() else (a, written)
     return None
 
 
-def _case(e: sp.Basic, a: sp.Expr, s: int) -> tuple[sp.Basic, dict[sp.Basic, sp.Basic]]:
-    """``e`` where ``a`` has sign ``s`` (1, -1, or 0), and the substitution of a variable
-    that writes the case (empty if none does)."""
+def _normal(arg: sp.Expr) -> sp.Expr:
+    r"""An argument expanded at the top (where that stays small), so that one argument
+    written two ways — ``(x - 9/2)**2 - 1/2`` and ``(9/2 - x)**2/2 + (x - 9/2)**2/2 - 1/2``
+    — is split once, and its sign known the second time. The expression keeps the form
+    as written, whose enclosure can be the tighter: :math:`(u + L)^2 + 1 \ge 1`, where
+    :math:`u^2 + 2uL + L^2 + 1` has none."""
+    from symdl.verify.symbolic import expansion_bound
+
+    if expansion_bound(arg, cap=200) > 200:
+        return arg
+    return sp.expand(arg, deep=False)
+
+
+def _case(
+    e: sp.Basic, a: sp.Expr, written: sp.Expr, s: int
+) -> tuple[sp.Basic, dict[sp.Basic, sp.Basic]]:
+    """``e`` where ``a`` (in its normal form; ``written`` as written) has sign ``s`` (1,
+    -1, or 0), and the substitution of a variable that writes the case (empty if none
+    does)."""
 
     def value(n: sp.Basic) -> sp.Basic:
         arg = _argument(n)
-        o = s if arg == a else -s  # arg is a or -a
+        o = s if _normal(arg) == a else -s  # arg is a or -a, written some way
         if isinstance(n, _RELATIONS):
             holds = {
                 sp.StrictLessThan: o < 0,
@@ -137,10 +162,10 @@ def _case(e: sp.Basic, a: sp.Expr, s: int) -> tuple[sp.Basic, dict[sp.Basic, sp.
             return n.args[1] if len(n.args) > 1 else sp.S.Half
         return sp.Integer(1 if o > 0 else 0)
 
-    out = e.replace(lambda n: isinstance(n, _KINKY) and _argument(n) in (a, -a), value)
+    out = e.replace(lambda n: isinstance(n, _KINKY) and _normal(_argument(n)) in (a, -a), value)
     line = _linear(a)
     if line is None:
-        return (out, {}) if s != 0 else (out.xreplace({a: sp.S.Zero}), {})
+        return (out, {}) if s != 0 else (out.xreplace({a: sp.S.Zero, written: sp.S.Zero}), {})
     v, k, c = line
     if s == 0:
         return out.xreplace({v: -c / k}), {v: -c / k}
@@ -165,32 +190,11 @@ def _linear(a: sp.Expr) -> tuple[sp.Symbol, sp.Expr, sp.Expr] | None:
     return None
 
 
-def _expanded_arguments(e: sp.Basic) -> sp.Basic:
-    """``e`` with the argument of every innermost atom expanded (where that stays small),
-    so that one argument written two ways — ``(x - 9/2)**2 - 1/2`` and ``(9/2 - x)**2/2 +
-    (x - 9/2)**2/2 - 1/2`` — is split once, and its sign known the second time."""
-    from symdl.verify.symbolic import expansion_bound
-
-    def expanded(n: sp.Basic) -> sp.Basic:
-        a = _argument(n)
-        if expansion_bound(a, cap=200) > 200:
-            return n
-        b = sp.expand(a, deep=False)
-        if b == a:
-            return n
-        if isinstance(n, _RELATIONS):
-            return type(n)(b, 0)
-        return n.func(b, *n.args[1:])
-
-    return e.replace(lambda n: isinstance(n, _KINKY) and not _argument(n).has(*_KINKY), expanded)
-
-
 def _split(
     e: sp.Basic, counter: _Counter, rng: random.Random, thorough: bool, known: Known = ()
 ) -> bool:
-    e = _expanded_arguments(e)
-    a = _innermost(e)
-    if a is None:
+    atom = _innermost(e)
+    if atom is None:
         counter.cases += 1
         if counter.cases > MAX_CASES:
             return False
@@ -200,15 +204,21 @@ def _split(
             counter.empty += 1
             return True
         return False
+    a, written = atom
     signs: tuple[int, ...] = (0, 1, -1)
     settled = sign_on_region(a, known)
+    if settled is None and written != a:
+        settled = sign_on_region(written, known)
+    if settled is None:
+        square = completed_square(a)
+        settled = None if square is None else sign_on_region(square, known)
     if settled is not None:
         signs = (settled,)
     elif not counter.kinks and _nonzero_somewhere(a, rng, real=True):
         signs = (1, -1)
         counter.left_out += 1
     for s in signs:
-        out, substitution = _case(e, a, s)
+        out, substitution = _case(e, a, written, s)
         inner = tuple((b.xreplace(substitution), o) for b, o in known)
         if not substitution:  # a case of a non-linear argument: remember its sign
             inner += ((a, s),)

@@ -30,6 +30,7 @@ from symdl.nodes import expand_catalog
 __all__ = [
     "Known",
     "box_of",
+    "completed_square",
     "linear_in",
     "rational_sign",
     "real_parts",
@@ -175,6 +176,37 @@ def settled_kinks(e: sp.Basic) -> sp.Basic:
         return sp.Integer(1 if s > 0 else 0)
 
     return e.replace(lambda n: isinstance(n, kinked), settle)
+
+
+def completed_square(a: sp.Expr) -> sp.Expr | None:
+    r"""``a`` as its non-constant part factored plus its constant term, where that is a
+    different form: :math:`u^2 + 2uL + L^2 + 1 = (u + L)^2 + 1`, whose sign an enclosure
+    or SymPy's assumptions see (SymPy writes the expanded form in its derivative of
+    :math:`\log((u + L)^2 + 1)`). Only sums, products and integer powers are factored;
+    every other sub-expression (:math:`L = \log(u^4 + 1)`) is one generator, kept as
+    written. None where that changes nothing."""
+    if not isinstance(a, sp.Add):
+        return None
+    constant, rest = a.as_independent(*a.free_symbols, as_Add=True)
+    if rest == 0:
+        return None
+    pieces: dict[sp.Basic, sp.Dummy] = {}
+
+    def generators(e: sp.Basic) -> sp.Basic:
+        if isinstance(e, (sp.Add, sp.Mul)):
+            return e.func(*(generators(t) for t in e.args))
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and abs(e.exp) <= 16:
+            return generators(e.base) ** e.exp
+        if isinstance(e, (sp.Symbol, sp.Rational)):
+            return e
+        return pieces.setdefault(e, sp.Dummy())
+
+    try:
+        factored = sp.factor(generators(rest))
+    except (ValueError, TypeError, ArithmeticError, sp.PolynomialError):
+        return None
+    back = factored.xreplace({d: e for e, d in pieces.items()})
+    return None if back == rest else back + constant
 
 
 def _real_variables(a: sp.Basic) -> bool:

@@ -56,6 +56,16 @@ EMPTY = [
         (t**3 / (t + 1) ** 3 - Q / (t**2 + 1), -1),
         (t**3 / (t + 1) ** 3 - sp.Rational(1, 2), 1),
     ),
+    # t − p/2 + 1/(2 q) with q = s^tanh((t − 3)σ(3 − t)) = 1/p is t: t < 0 cannot hold
+    (
+        (
+            t
+            - (sp.sin(y) ** 2 + 2) ** sp.tanh((3 - t) * sp.exp(t)) / 2
+            + 1 / (2 * (sp.sin(y) ** 2 + 2) ** sp.tanh((t - 3) * sp.exp(t))),
+            -1,
+        ),
+        (y, 1),
+    ),
     # c = a + b with a, b > 0 and c < 0, where b and c − a are written differently
     (
         (x**2 * (sp.erf(x**2) + 1) - 2, 1),

@@ -73,15 +73,17 @@ def _cancelled_pair(known: Known) -> bool:
 
 
 def _factored(b: sp.Expr) -> sp.Expr:
-    """``b`` over one denominator with numerator and denominator factored, where that
-    is quick: SymPy's assumptions then see :math:`(y + 3x^2)/(x^2 + 1) > 0` for
-    :math:`y > 0` in :math:`y/(x^2+1) + 3 - 3/(x^2+1)`."""
-    from symdl.verify.symbolic import expansion_bound
+    """``b`` expanded, over one denominator with numerator and denominator factored,
+    where that is quick: SymPy's assumptions then see :math:`(y + 3x^2)/(x^2 + 1) > 0`
+    for :math:`y > 0` in :math:`y/(x^2+1) + 3 - 3/(x^2+1)`."""
+    from symdl.verify.symbolic import expansion_bound, split_powers
 
     if expansion_bound(b, cap=200) > 200 or not _small_powers(b):
         return b
     try:
-        return sp.factor(sp.together(b))
+        # expanded first, so that an odd function of −w shows its sign: tanh((x − 3)s)
+        # against tanh((3 − x)s), and p^(−tanh(−w)) against p^tanh(w)
+        return sp.factor(sp.together(split_powers(sp.expand(b))))
     except (ValueError, TypeError, ArithmeticError, sp.PolynomialError):
         return b
 

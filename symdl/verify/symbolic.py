@@ -199,10 +199,12 @@ def _reduce(
         ("powsimp and expand", lambda e: sp.expand(sp.powsimp(e))),
         ("cancel", lambda e: sp.cancel(sp.together(e))),
         ("powers split and cancel", _split_cancel),
-        ("exponentials and cancel", lambda e: _split_cancel(elementary(e))),
     ]
     if expansion_bound(d) > IN_PROCESS_TERMS:  # too big to expand first: cancel first
         canonical.reverse()
+    # last of the quick forms in either order: written in exponentials, a large
+    # difference can take all the time
+    canonical.append(("exponentials and cancel", lambda e: _split_cancel(elementary(e))))
     cased = d.has(*_KINKED)
     if cased:
         # sign cases first: each case is reduced by the canonical forms, and those forms

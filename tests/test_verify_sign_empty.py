@@ -66,6 +66,12 @@ EMPTY = [
         ),
         (y, 1),
     ),
+    # an argument that is t written another way, twice: t < 0 against t > 0 (the two
+    # copies must not vouch for each other)
+    (
+        (t - y / (x**2 + 1) + 2 * y / (2 * x**2 + 2), -1),
+        (t - y / (x**2 + 1) + 2 * y / (2 * x**2 + 2), -1),
+    ),
     # c = a + b with a, b > 0 and c < 0, where b and c − a are written differently
     (
         (x**2 * (sp.erf(x**2) + 1) - 2, 1),

@@ -56,9 +56,14 @@ def region_empty(known: Known) -> bool:
 
 
 def _against(entry: tuple[sp.Expr, int], rest: Known) -> bool:
+    """The entry's sign contradicts its variables' own signs, or the other entries'
+    (alone first: another entry equal to it would otherwise settle it as given)."""
     b, o = entry
-    settled = sign_on_region(b, rest)
-    return settled is not None and settled != o
+    for context in ((), rest):
+        settled = sign_on_region(b, context)
+        if settled is not None and settled != o:
+            return True
+    return False
 
 
 def _cancelled_pair(known: Known) -> bool:

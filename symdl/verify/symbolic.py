@@ -15,11 +15,13 @@ its exact values at more points than its numerator's degree
 (:mod:`symdl.verify.rational_identity`), which the child then tries first, with more time.
 Anything else goes to a budgeted child process as before. Outcomes
 that finished (zero or not) are remembered for the life of the process, keyed by the
-differences themselves: the same difference always reduces the same way.
+differences themselves and the budget's power of two: the same difference with about
+the same budget always reduces the same way, and a budget twice as long tries again.
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 import signal
 import threading
@@ -272,7 +274,10 @@ def decide_zero(
     diffs = list(diffs)
     if all(d == 0 for d in diffs):
         return SymbolicOutcome(True, (), "structural")
-    key = (*diffs, sp.true if kinks else sp.false)
+    # keyed by the budget's power of two too: sign cases that ran out of their share of
+    # a short budget end as "did not reduce", which a longer budget may still change
+    budget = sp.Integer(math.ceil(math.log2(max(timeout, 1e-3))))
+    key = (*diffs, sp.true if kinks else sp.false, budget)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]

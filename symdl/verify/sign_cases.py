@@ -143,9 +143,16 @@ def _case(
     -1, or 0), and the substitution of a variable that writes the case (empty if none
     does)."""
 
+    normals: dict[sp.Basic, sp.Expr] = {}
+
+    def normal(arg: sp.Expr) -> sp.Expr:  # each argument expanded once per case
+        if arg not in normals:
+            normals[arg] = _normal(arg)
+        return normals[arg]
+
     def value(n: sp.Basic) -> sp.Basic:
         arg = _argument(n)
-        o = s if _normal(arg) == a else -s  # arg is a or -a, written some way
+        o = s if normal(arg) == a else -s  # arg is a or -a, written some way
         if isinstance(n, _RELATIONS):
             holds = {
                 sp.StrictLessThan: o < 0,
@@ -162,7 +169,7 @@ def _case(
             return n.args[1] if len(n.args) > 1 else sp.S.Half
         return sp.Integer(1 if o > 0 else 0)
 
-    out = e.replace(lambda n: isinstance(n, _KINKY) and _normal(_argument(n)) in (a, -a), value)
+    out = e.replace(lambda n: isinstance(n, _KINKY) and normal(_argument(n)) in (a, -a), value)
     line = _linear(a)
     if line is None:
         return (out, {}) if s != 0 else (out.xreplace({a: sp.S.Zero, written: sp.S.Zero}), {})

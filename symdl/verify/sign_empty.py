@@ -81,9 +81,9 @@ def _factored(b: sp.Expr) -> sp.Expr:
     """``b`` expanded, over one denominator with numerator and denominator factored,
     where that is quick: SymPy's assumptions then see :math:`(y + 3x^2)/(x^2 + 1) > 0`
     for :math:`y > 0` in :math:`y/(x^2+1) + 3 - 3/(x^2+1)`."""
-    from symdl.verify.symbolic import expansion_bound, split_powers
+    from symdl.verify.symbolic import split_powers
 
-    if expansion_bound(b, cap=200) > 200 or not _small_powers(b):
+    if not _quick(b, 200):
         return b
     try:
         # expanded first, so that an odd function of −w shows its sign: tanh((x − 3)s)
@@ -93,10 +93,15 @@ def _factored(b: sp.Expr) -> sp.Expr:
         return b
 
 
-def _small_powers(e: sp.Expr) -> bool:
-    """No integer power, or exponential of an integer, beyond 64 in size: SymPy's
+def _quick(e: sp.Expr, cap: int) -> bool:
+    """Polynomial algebra on ``e`` is quick: its expansion has at most ``cap`` terms and
+    no integer power, or exponential of an integer, is beyond 64 in size (SymPy's
     polynomial algebra takes ``exp(-10**6)`` for ``E**(-10**6)``, a polynomial of degree
-    a million."""
+    a million)."""
+    from symdl.verify.symbolic import expansion_bound
+
+    if expansion_bound(e, cap=cap) > cap:
+        return False
     for n in sp.preorder_traversal(e):
         power = n.exp if isinstance(n, sp.Pow) else n.args[0] if isinstance(n, sp.exp) else None
         if power is not None and power.is_Number and abs(power) > 64:
@@ -105,11 +110,9 @@ def _small_powers(e: sp.Expr) -> bool:
 
 
 def _cancels(e: sp.Expr) -> bool:
-    from symdl.verify.symbolic import expansion_bound
-
     if e == 0:
         return True
-    if expansion_bound(e, cap=400) > 400 or not _small_powers(e):
+    if not _quick(e, 400):
         return False
     try:
         return sp.cancel(sp.together(expand_catalog(e))) == 0
@@ -213,9 +216,7 @@ def _tail_excludes(
 
 
 def _reciprocal_form(b: sp.Expr, v: sp.Symbol, side: int) -> tuple[sp.Symbol, sp.Expr] | None:
-    from symdl.verify.symbolic import expansion_bound
-
-    if expansion_bound(b, cap=400) > 400 or not _small_powers(b):
+    if not _quick(b, 400):
         return None
     s = sp.Dummy("s", positive=True)
     try:

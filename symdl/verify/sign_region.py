@@ -28,6 +28,7 @@ from symdl.errors import SymdlError
 from symdl.nodes import expand_catalog
 
 __all__ = [
+    "KINKS",
     "Known",
     "box_of",
     "completed_square",
@@ -38,6 +39,8 @@ __all__ = [
     "sign_on_region",
 ]
 
+#: The functions with kinks (or jumps) that sign cases split on.
+KINKS = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min)
 #: Decided arguments, written in the current variables, and their signs (1, −1 or 0).
 Known = tuple[tuple[sp.Expr, int], ...]
 
@@ -149,8 +152,7 @@ def settled_kinks(e: sp.Basic) -> sp.Basic:
     :math:`u \equiv 0`). Signs are settled as :func:`sign_on_region` settles them, with
     nothing decided: assumptions, Sturm sequences, interval enclosures.
     """
-    kinked = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min)
-    if not e.has(*kinked) or not _real_variables(e):
+    if not e.has(*KINKS) or not _real_variables(e):
         return e
 
     def sign(a: sp.Expr) -> int | None:
@@ -175,7 +177,7 @@ def settled_kinks(e: sp.Basic) -> sp.Basic:
             return n.args[1] if len(n.args) > 1 else sp.S.Half
         return sp.Integer(1 if s > 0 else 0)
 
-    return e.replace(lambda n: isinstance(n, kinked), settle)
+    return e.replace(lambda n: isinstance(n, KINKS), settle)
 
 
 def completed_square(a: sp.Expr) -> sp.Expr | None:

@@ -37,7 +37,7 @@ from symdl.errors import BudgetExceeded, SymdlError
 from symdl.nodes import expand_catalog, sigmoid, softplus
 from symdl.verify.rational_identity import zero_by_degree
 from symdl.verify.sign_cases import zero_by_cases
-from symdl.verify.sign_region import real_parts
+from symdl.verify.sign_region import KINKS, real_parts
 
 __all__ = ["SymbolicOutcome", "decide_zero", "elementary", "expansion_bound", "split_powers"]
 
@@ -48,7 +48,6 @@ IN_PROCESS_TERMS = 4000
 IN_PROCESS_SECONDS = 0.5
 _CACHE_SIZE = 512
 _cache: OrderedDict[tuple[sp.Basic, ...], SymbolicOutcome] = OrderedDict()
-_KINKED = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min)
 
 
 @dataclass(frozen=True)
@@ -207,7 +206,7 @@ def _reduce(
     # last of the quick forms in either order: written in exponentials, a large
     # difference can take all the time
     canonical.append(("exponentials and cancel", lambda e: _split_cancel(elementary(e))))
-    cased = d.has(*_KINKED)
+    cased = d.has(*KINKS)
     if cased:
         # sign cases first: each case is reduced by the canonical forms, and those forms
         # (and simplify) on the whole difference seldom settle what the cases do not,
